@@ -1,0 +1,32 @@
+# baton: the README's two commands are `make demo` and `make test`.
+# Each part of the project adds its own targets in mk/<part>.mk and appends to TEST_TARGETS.
+
+CARGO ?= cargo
+TEST_TARGETS := test-rust
+
+.PHONY: all deps build test test-rust lint demo bench
+all: build
+
+# Installs what the tests and the demo need on a fresh machine (Debian packages; root only).
+deps:
+	@scripts/deps.sh
+
+build:
+	$(CARGO) build --release
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+test-rust: deps
+	$(CARGO) test --release
+
+include $(sort $(wildcard mk/*.mk))
+
+test: deps lint $(TEST_TARGETS)
+
+demo: deps
+	$(CARGO) run --release --quiet --example demo
+
+bench: deps
+	$(CARGO) run --release --quiet --example bench

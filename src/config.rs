@@ -1,0 +1,420 @@
+//! The builder and its validation: every rule checked in one place, all failures reported at once.
+
+use std::time::Duration;
+
+use crate::error::{ConfigError, ConfigProblem, Error};
+use crate::store::StoreSpec;
+
+/// Fixed safety margin subtracted from every lease a leader trusts: it covers the store's
+/// millisecond rounding of expiries and the few microseconds between reading the clock and
+/// sending the request.
+pub const SAFETY_MARGIN: Duration = Duration::from_millis(2);
+
+/// Longest election name, in bytes.
+pub const MAX_NAME_LEN: usize = 200;
+/// Longest key prefix, in bytes.
+pub const MAX_PREFIX_LEN: usize = 64;
+const MIN_TTL: Duration = Duration::from_millis(100);
+const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+const MAX_DRIFT: f64 = 0.5;
+const MAX_REPLICAS: u32 = 16;
+
+/// Timing of one election, validated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Timing {
+    pub ttl: Duration,
+    pub renew_interval: Duration,
+    pub retry_interval: Duration,
+    pub drift: f64,
+}
+
+impl Timing {
+    /// How long after *sending* a winning request a leader may believe it leads:
+    /// `ttl * (1 - drift) - SAFETY_MARGIN`.
+    pub fn lease_span(&self) -> Duration {
+        self.ttl
+            .mul_f64(1.0 - self.drift)
+            .saturating_sub(SAFETY_MARGIN)
+    }
+}
+
+/// Replica acknowledgements to wait for before a grant is reported (Redis `WAIT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Replicas {
+    pub count: u32,
+    pub timeout: Duration,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub store: StoreSpec,
+    pub name: String,
+    pub prefix: String,
+    pub timing: Timing,
+    pub campaign: bool,
+    pub replicas: Option<Replicas>,
+    pub connect_timeout: Duration,
+}
+
+/// Builds an [`Election`](crate::Election); [`ElectionBuilder::build`] checks every rule at once.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let election = baton::Election::builder("redis://127.0.0.1:6379", "nightly-report")
+///     .ttl(Duration::from_secs(10))
+///     .build()?;
+/// if election.is_leader() {
+///     println!("leading with fencing token {:?}", election.token());
+/// }
+/// # Ok::<(), baton::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "call .build() to start the election"]
+pub struct ElectionBuilder {
+    store: String,
+    name: String,
+    prefix: String,
+    ttl: Duration,
+    renew_interval: Option<Duration>,
+    retry_interval: Option<Duration>,
+    drift: f64,
+    campaign: bool,
+    replicas: Option<(u32, Duration)>,
+    connect_timeout: Duration,
+}
+
+impl ElectionBuilder {
+    pub(crate) fn new(store: String, name: String) -> Self {
+        ElectionBuilder {
+            store,
+            name,
+            prefix: "baton:".into(),
+            ttl: Duration::from_secs(10),
+            renew_interval: None,
+            retry_interval: None,
+            drift: 0.01,
+            campaign: true,
+            replicas: None,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// How long a lease lives in the store without renewal; a dead leader is replaced this long
+    /// after its last renewal. Between 100ms and 24h. Default: 10s.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// How often the leader renews its lease; must be shorter than the lease it may trust
+    /// (`ttl * (1 - drift) - 2ms`). Default: a third of `ttl`.
+    pub fn renew_interval(mut self, interval: Duration) -> Self {
+        self.renew_interval = Some(interval);
+        self
+    }
+
+    /// Pause between retries of a failed renewal, and the base of followers' backoff; must be
+    /// shorter than `renew_interval`. Default: a twentieth of `ttl`.
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = Some(interval);
+        self
+    }
+
+    /// The tolerated difference in clock *rate* between hosts and the store, as a fraction: a
+    /// leader trusts its lease for `ttl * (1 - drift)`. Between 0 and 0.5. Default: 0.01 (1%).
+    pub fn drift(mut self, drift: f64) -> Self {
+        self.drift = drift;
+        self
+    }
+
+    /// Prefix of every key and channel baton uses in the store. Default: `baton:`.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Whether this instance competes for leadership; `false` only watches who leads.
+    /// Default: true.
+    pub fn campaign(mut self, campaign: bool) -> Self {
+        self.campaign = campaign;
+        self
+    }
+
+    /// Waits for `count` replicas to acknowledge a grant (Redis `WAIT`, up to `timeout`) before
+    /// reporting it; a grant that fewer replicas saw is released and retried. Default: off.
+    pub fn wait_for_replicas(mut self, count: u32, timeout: Duration) -> Self {
+        self.replicas = Some((count, timeout));
+        self
+    }
+
+    /// How long [`build`](Self::build) waits for the first connection to the store.
+    /// Default: 5s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Validates the configuration, connects to the store (sharing a connection with the
+    /// process's other elections on the same store) and starts campaigning.
+    pub fn build(self) -> Result<crate::Election, Error> {
+        let config = self.validate()?;
+        crate::election::Election::start(config)
+    }
+
+    /// Reads who leads right now, straight from the store, without campaigning.
+    pub fn current_leader(self) -> Result<Option<crate::LeaderInfo>, Error> {
+        let config = self.validate()?;
+        crate::election::read_leader(config)
+    }
+
+    /// Checks every rule and returns the validated configuration, or every broken rule.
+    pub(crate) fn validate(&self) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let mut problem = |setting: &'static str, message: String| {
+            problems.push(ConfigProblem { setting, message })
+        };
+        let ttl = self.ttl;
+        let drift = self.drift;
+        let renew = self.renew_interval.unwrap_or(ttl / 3);
+        let retry = self.retry_interval.unwrap_or(ttl / 20);
+        let timing = Timing {
+            ttl,
+            renew_interval: renew,
+            retry_interval: retry,
+            drift,
+        };
+
+        // Cross-field rules first: they explain the single-field ones.
+        let trusted = timing.lease_span();
+        if drift.is_finite() && (0.0..=MAX_DRIFT).contains(&drift) && renew >= trusted {
+            problem(
+                "renew_interval",
+                format!(
+                    "{} must be shorter than the lease a leader may trust, ttl * (1 - drift) - 2ms = {}; lower renew_interval or raise ttl",
+                    fmt(renew),
+                    fmt(trusted)
+                ),
+            );
+        }
+        if retry >= renew {
+            problem(
+                "retry_interval",
+                format!(
+                    "{} must be shorter than renew_interval ({}); lower retry_interval",
+                    fmt(retry),
+                    fmt(renew)
+                ),
+            );
+        }
+        if retry.is_zero() {
+            problem("retry_interval", "must be greater than zero".into());
+        }
+        if ttl < MIN_TTL || ttl > MAX_TTL {
+            problem(
+                "ttl",
+                format!(
+                    "{} is out of range; use a value between 100ms and 24h",
+                    fmt(ttl)
+                ),
+            );
+        }
+        if !drift.is_finite() || !(0.0..=MAX_DRIFT).contains(&drift) {
+            problem(
+                "drift",
+                format!("{drift} is out of range; use a fraction between 0 and 0.5 (0.01 is 1%)"),
+            );
+        }
+        check_name("election", &self.name, false, &mut problem);
+        check_name("key_prefix", &self.prefix, true, &mut problem);
+        if let Some((count, timeout)) = self.replicas {
+            if count == 0 || count > MAX_REPLICAS {
+                problem(
+                    "wait_for_replicas",
+                    format!(
+                        "count {count} is out of range; use 1 to {MAX_REPLICAS}, or leave it unset"
+                    ),
+                );
+            }
+            if timeout.is_zero() || timeout >= renew {
+                problem(
+                    "wait_for_replicas",
+                    format!(
+                        "timeout {} must be above zero and shorter than renew_interval ({})",
+                        fmt(timeout),
+                        fmt(renew)
+                    ),
+                );
+            }
+        }
+        if self.connect_timeout.is_zero() {
+            problem(
+                "connect_timeout",
+                "must be greater than zero, for example 5s".into(),
+            );
+        }
+        let store = match StoreSpec::parse(&self.store) {
+            Ok(spec) => Some(spec),
+            Err(message) => {
+                problem("store", message);
+                None
+            }
+        };
+        match store {
+            Some(store) if problems.is_empty() => Ok(Config {
+                store,
+                name: self.name.clone(),
+                prefix: self.prefix.clone(),
+                timing,
+                campaign: self.campaign,
+                replicas: self
+                    .replicas
+                    .map(|(count, timeout)| Replicas { count, timeout }),
+                connect_timeout: self.connect_timeout,
+            }),
+            _ => Err(ConfigError { problems }),
+        }
+    }
+}
+
+fn check_name(
+    setting: &'static str,
+    value: &str,
+    may_be_empty: bool,
+    problem: &mut impl FnMut(&'static str, String),
+) {
+    let max = if may_be_empty {
+        MAX_PREFIX_LEN
+    } else {
+        MAX_NAME_LEN
+    };
+    if value.is_empty() && !may_be_empty {
+        problem(
+            setting,
+            "must not be empty; name the job, for example \"nightly-report\"".into(),
+        );
+    }
+    if value.len() > max {
+        problem(
+            setting,
+            format!("is {} bytes long; use at most {max}", value.len()),
+        );
+    }
+    if value.contains(['{', '}']) {
+        problem(
+            setting,
+            format!("{value:?} contains '{{' or '}}', which baton reserves for the Redis Cluster hash tag; remove them"),
+        );
+    }
+    if value.chars().any(char::is_control) {
+        problem(
+            setting,
+            format!("{value:?} contains control characters; use printable characters only"),
+        );
+    }
+}
+
+/// A duration as a person writes it (`1s 500ms`).
+pub(crate) fn fmt(d: Duration) -> String {
+    // Whole microseconds keep the message short and exact enough.
+    humantime::format_duration(Duration::from_micros(d.as_micros() as u64)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> ElectionBuilder {
+        ElectionBuilder::new("redis://127.0.0.1:6379".into(), "job".into())
+    }
+
+    fn settings(err: ConfigError) -> Vec<&'static str> {
+        err.problems.iter().map(|p| p.setting).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_derive_from_ttl() {
+        let c = builder().ttl(Duration::from_secs(9)).validate().unwrap();
+        assert_eq!(c.timing.renew_interval, Duration::from_secs(3));
+        assert_eq!(c.timing.retry_interval, Duration::from_millis(450));
+        assert_eq!(c.prefix, "baton:");
+        assert!(c.campaign);
+    }
+
+    #[test]
+    fn lease_span_subtracts_drift_and_margin() {
+        let t = Timing {
+            ttl: Duration::from_secs(10),
+            renew_interval: Duration::from_secs(3),
+            retry_interval: Duration::from_millis(500),
+            drift: 0.01,
+        };
+        assert_eq!(t.lease_span(), Duration::from_millis(9_900 - 2));
+        let no_drift = Timing { drift: 0.0, ..t };
+        assert_eq!(no_drift.lease_span(), Duration::from_millis(9_998));
+    }
+
+    #[test]
+    fn reports_every_broken_rule_at_once_cross_field_first() {
+        let err = builder()
+            .ttl(Duration::from_millis(50))
+            .renew_interval(Duration::from_millis(60))
+            .retry_interval(Duration::from_millis(70))
+            .drift(2.0)
+            .validate()
+            .unwrap_err();
+        assert_eq!(settings(err), ["retry_interval", "ttl", "drift"]);
+
+        let err = builder()
+            .ttl(Duration::from_secs(1))
+            .renew_interval(Duration::from_secs(1))
+            .validate()
+            .unwrap_err();
+        assert_eq!(settings(err.clone()), ["renew_interval"]);
+        let msg = err.to_string();
+        assert!(msg.contains("renew_interval: 1s must be shorter"), "{msg}");
+        assert!(msg.contains("988ms"), "{msg}");
+    }
+
+    #[test]
+    fn names_are_checked() {
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        for (name, needle) in [
+            ("", "must not be empty"),
+            ("a{b}", "hash tag"),
+            ("a\nb", "control"),
+            (long.as_str(), "bytes long"),
+        ] {
+            let err = ElectionBuilder::new("redis://h".into(), name.into())
+                .validate()
+                .unwrap_err();
+            assert_eq!(err.problems[0].setting, "election");
+            assert!(err.problems[0].message.contains(needle), "{err}");
+        }
+        let err = builder().key_prefix("x{").validate().unwrap_err();
+        assert_eq!(settings(err), ["key_prefix"]);
+        assert!(builder().key_prefix("").validate().is_ok());
+    }
+
+    #[test]
+    fn bad_store_url_names_the_setting() {
+        let err = ElectionBuilder::new("http://x".into(), "job".into())
+            .validate()
+            .unwrap_err();
+        assert_eq!(settings(err.clone()), ["store"]);
+        assert!(err.to_string().contains("redis://"), "{err}");
+    }
+
+    #[test]
+    fn replicas_are_bounded() {
+        let err = builder()
+            .wait_for_replicas(0, Duration::ZERO)
+            .validate()
+            .unwrap_err();
+        assert_eq!(settings(err), ["wait_for_replicas", "wait_for_replicas"]);
+        assert!(builder()
+            .wait_for_replicas(1, Duration::from_millis(100))
+            .validate()
+            .is_ok());
+    }
+}

@@ -1,0 +1,231 @@
+//! The election handle: cheap reads on any thread, commands to the engine on the runtime thread.
+
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+pub(crate) mod engine;
+pub mod events;
+pub(crate) mod shared;
+
+use crate::config::{Config, ElectionBuilder};
+use crate::runtime;
+use crate::store::{Candidate, Scope};
+use crate::Error;
+use engine::{Command, Engine};
+use events::{Events, LeaderInfo, RecvError};
+use shared::Shared;
+
+/// Extra time a blocking call waits beyond the engine's own bound for its reply.
+const REPLY_SLACK: Duration = Duration::from_millis(500);
+
+/// What the runtime keeps to shut every election down.
+pub(crate) struct Control {
+    pub shared: Arc<Shared>,
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub reply_timeout: Duration,
+}
+
+impl Control {
+    /// Asks the engine to release and stop; waits until it did (or the bound passed).
+    pub fn close(&self) {
+        let (tx, rx) = sync_channel(1);
+        if self.commands.send(Command::Close(tx)).is_ok() && !runtime::on_runtime_thread() {
+            let _ = rx.recv_timeout(self.reply_timeout);
+        }
+    }
+}
+
+/// One instance's candidacy in one named election. Dropping it releases the lease.
+///
+/// All methods may be called from any thread. `is_leader()`, `token()` and `leader()` never
+/// touch the store; `resign()` and `close()` block until the store confirmed the release
+/// (at most a couple of seconds when the store is unreachable; the lease then expires).
+pub struct Election {
+    control: Arc<Control>,
+}
+
+impl std::fmt::Debug for Election {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Election")
+            .field("name", &self.control.shared.name)
+            .field("candidate_id", &self.control.shared.candidate.id)
+            .field("is_leader", &self.is_leader())
+            .finish()
+    }
+}
+
+impl Election {
+    /// Starts configuring an election named `name` on the store at `store`
+    /// (`redis://...`, `rediss://...`, or a comma-separated list of Redis Cluster seeds).
+    pub fn builder(store: impl Into<String>, name: impl Into<String>) -> ElectionBuilder {
+        ElectionBuilder::new(store.into(), name.into())
+    }
+
+    pub(crate) fn start(config: Config) -> Result<Election, Error> {
+        let candidate = Candidate::for_this_process();
+        let shared = Arc::new(Shared::new(config.name.clone(), candidate));
+        let (commands, rx) = mpsc::unbounded_channel();
+        let scope = Scope {
+            prefix: config.prefix.clone(),
+            name: config.name.clone(),
+        };
+        let engine_shared = shared.clone();
+        runtime::block_on(async move {
+            let store = runtime::store(&config.store, config.connect_timeout).await?;
+            let watch = store.watch(&scope).await.ok();
+            let engine = Engine {
+                shared: engine_shared,
+                store,
+                scope,
+                timing: config.timing,
+                campaign: config.campaign,
+                replicas: config.replicas,
+                commands: rx,
+                watch,
+            };
+            tokio::spawn(engine.run());
+            Ok::<_, Error>(())
+        })??;
+        let control = Arc::new(Control {
+            shared,
+            commands,
+            reply_timeout: engine::RELEASE_TIMEOUT.min(config.timing.ttl) + REPLY_SLACK,
+        });
+        runtime::register(&control);
+        Ok(Election { control })
+    }
+
+    /// Whether this instance leads right now: true only before the lease deadline (the
+    /// instant the winning request was sent plus `ttl * (1 - drift) - 2ms`). Evaluated at every
+    /// call: a process that was paused past its deadline sees `false` the moment it resumes.
+    #[inline]
+    pub fn is_leader(&self) -> bool {
+        self.control.shared.is_leader()
+    }
+
+    /// The fencing token of the current grant while leading, else `None`. Pass it to the
+    /// resource you write to, so it can refuse writes from a leader that was replaced.
+    #[inline]
+    pub fn token(&self) -> Option<u64> {
+        self.control.shared.token()
+    }
+
+    /// Who leads, as last seen in the store (this instance included), with the lease time
+    /// left; `None` if nobody was seen leading.
+    pub fn leader(&self) -> Option<LeaderInfo> {
+        self.control.shared.leader()
+    }
+
+    /// The election's name.
+    pub fn name(&self) -> &str {
+        &self.control.shared.name
+    }
+
+    /// This instance's candidate id (`host:pid:nonce`), unique per handle and process life.
+    pub fn candidate_id(&self) -> &str {
+        &self.control.shared.candidate.id
+    }
+
+    /// A new subscription to this election's events. It starts with the current state:
+    /// `Granted` if leading, then `LeaderChanged` with the leader last seen.
+    pub fn events(&self) -> Events {
+        Events {
+            rx: self.control.shared.subscribe(),
+        }
+    }
+
+    /// Blocks until this instance leads, returning its fencing token.
+    pub fn wait_for_leadership(&self, timeout: Duration) -> Result<u64, RecvError> {
+        let events = self.events();
+        let until = std::time::Instant::now() + timeout;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if let events::Event::Granted { token } = events.recv_timeout(left)? {
+                return Ok(token);
+            }
+        }
+    }
+
+    /// Gives up leadership now (if leading) and lets the other candidates take over at once;
+    /// this instance sits out one `ttl` before it competes again.
+    pub fn resign(&self) -> Result<(), Error> {
+        if runtime::on_runtime_thread() {
+            return Err(Error::OnRuntimeThread);
+        }
+        let (tx, rx) = sync_channel(1);
+        self.control
+            .commands
+            .send(Command::Resign(tx))
+            .map_err(|_| Error::Closed)?;
+        rx.recv_timeout(self.control.reply_timeout)
+            .map_err(|_| Error::Closed)?
+    }
+
+    /// Stops campaigning and releases the lease if held, waking the other candidates.
+    pub fn close(self) {
+        self.control.close();
+    }
+
+    /// Whether the election was closed (by `close`, drop or [`crate::shutdown`]).
+    pub fn is_closed(&self) -> bool {
+        self.control.shared.is_closed()
+    }
+}
+
+impl Drop for Election {
+    fn drop(&mut self) {
+        self.control.close();
+    }
+}
+
+/// One read of the store: the holder and its lease time left.
+pub(crate) fn read_leader(config: Config) -> Result<Option<LeaderInfo>, Error> {
+    let scope = Scope {
+        prefix: config.prefix,
+        name: config.name,
+    };
+    let url = config.store.redacted();
+    runtime::block_on(async move {
+        let store = runtime::store(&config.store, config.connect_timeout).await?;
+        let read = tokio::time::timeout(config.connect_timeout, store.read(&scope)).await;
+        match read {
+            Ok(Ok(holder)) => Ok(holder.map(|h| shared::info(&h, h.remaining))),
+            Ok(Err(crate::store::StoreError::Refused(m))) => Err(Error::Store(m)),
+            Ok(Err(crate::store::StoreError::Unreachable(detail))) => {
+                Err(Error::StoreUnreachable { url, detail })
+            }
+            Err(_) => Err(Error::StoreUnreachable {
+                url,
+                detail: "the read timed out".into(),
+            }),
+        }
+    })?
+}
+
+impl Candidate {
+    /// A fresh identity: host, pid and a random nonce, so that a restarted process (or a
+    /// second handle in the same one) never inherits an earlier lease.
+    pub(crate) fn for_this_process() -> Candidate {
+        let host = hostname();
+        let pid = std::process::id();
+        Candidate {
+            id: format!("{host}:{pid}:{:08x}", fastrand::u32(..)),
+            host,
+            pid,
+        }
+    }
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "unknown".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

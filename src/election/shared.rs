@@ -1,0 +1,171 @@
+//! State shared between an election's handle (any thread) and its engine (the runtime thread).
+//!
+//! The hot path, [`Shared::is_leader`], is two atomic loads and a clock read: no lock, no
+//! store round trip, and it honours the deadline even when the engine has not run yet.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::events::{Event, LeaderInfo, RevokeReason};
+use crate::clock;
+use crate::store::{Candidate, Holder};
+
+pub(crate) struct Shared {
+    pub name: String,
+    pub candidate: Candidate,
+    /// Monotonic nanoseconds until which this instance may believe it leads; 0 when it does not.
+    deadline: AtomicU64,
+    token: AtomicU64,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    subscribers: Vec<flume::Sender<Event>>,
+    granted: Option<u64>,
+    leader: Option<(Holder, u64)>,
+    closed: bool,
+}
+
+impl Shared {
+    pub fn new(name: String, candidate: Candidate) -> Self {
+        Shared {
+            name,
+            candidate,
+            deadline: AtomicU64::new(0),
+            token: AtomicU64::new(0),
+            inner: Mutex::default(),
+        }
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panicking listener cannot poison leadership state: the data stays consistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[inline]
+    pub fn is_leader(&self) -> bool {
+        let deadline = self.deadline.load(Ordering::Acquire);
+        deadline != 0 && clock::now_nanos() < deadline
+    }
+
+    #[inline]
+    pub fn token(&self) -> Option<u64> {
+        self.is_leader().then(|| self.token.load(Ordering::Acquire))
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner().closed
+    }
+
+    pub fn grant(&self, token: u64, since_ms: u64, deadline_nanos: u64) {
+        let mut inner = self.inner();
+        self.token.store(token, Ordering::Release);
+        self.deadline.store(deadline_nanos, Ordering::Release);
+        inner.granted = Some(token);
+        let me = Holder {
+            candidate_id: self.candidate.id.clone(),
+            host: self.candidate.host.clone(),
+            pid: self.candidate.pid,
+            token,
+            since_ms,
+            remaining: Duration::ZERO,
+        };
+        inner.emit(Event::Granted { token });
+        inner.observe(Some(me), deadline_nanos);
+    }
+
+    /// Moves the deadline after a successful renewal.
+    pub fn extend(&self, deadline_nanos: u64) {
+        self.deadline.store(deadline_nanos, Ordering::Release);
+        if let Some((_, expires)) = self.inner().leader.as_mut() {
+            *expires = deadline_nanos;
+        }
+    }
+
+    pub fn revoke(&self, reason: RevokeReason) {
+        self.deadline.store(0, Ordering::Release);
+        let mut inner = self.inner();
+        if let Some(token) = inner.granted.take() {
+            inner.emit(Event::Revoked { token, reason });
+            inner.observe(None, 0);
+        }
+    }
+
+    /// Records who the store says leads (`None`: nobody).
+    pub fn observe(&self, holder: Option<Holder>) {
+        let expires = holder
+            .as_ref()
+            .map_or(0, |h| clock::now_nanos() + h.remaining.as_nanos() as u64);
+        self.inner().observe(holder, expires);
+    }
+
+    pub fn leader(&self) -> Option<LeaderInfo> {
+        let inner = self.inner();
+        let (h, expires) = inner.leader.as_ref()?;
+        let left = expires.saturating_sub(clock::now_nanos());
+        Some(info(h, Duration::from_nanos(left)))
+    }
+
+    pub fn subscribe(&self) -> flume::Receiver<Event> {
+        let (tx, rx) = flume::unbounded();
+        let mut inner = self.inner();
+        if !inner.closed {
+            if let Some(token) = inner.granted {
+                let _ = tx.send(Event::Granted { token });
+            }
+            let leader = inner.leader.as_ref().map(|(h, e)| {
+                info(
+                    h,
+                    Duration::from_nanos(e.saturating_sub(clock::now_nanos())),
+                )
+            });
+            let _ = tx.send(Event::LeaderChanged(leader));
+            inner.subscribers.push(tx);
+        }
+        rx
+    }
+
+    /// The engine stopped: no more events; receivers end after draining.
+    pub fn finish(&self) {
+        self.deadline.store(0, Ordering::Release);
+        let mut inner = self.inner();
+        inner.closed = true;
+        inner.subscribers.clear();
+    }
+}
+
+impl Inner {
+    fn emit(&mut self, event: Event) {
+        self.subscribers.retain(|s| s.send(event.clone()).is_ok());
+    }
+
+    fn observe(&mut self, holder: Option<Holder>, expires: u64) {
+        let same = match (&self.leader, &holder) {
+            (Some((a, _)), Some(b)) => a.candidate_id == b.candidate_id && a.token == b.token,
+            (None, None) => true,
+            _ => false,
+        };
+        self.leader = holder.map(|h| (h, expires));
+        if !same {
+            let now = clock::now_nanos();
+            let info = self
+                .leader
+                .as_ref()
+                .map(|(h, e)| info(h, Duration::from_nanos(e.saturating_sub(now))));
+            self.emit(Event::LeaderChanged(info));
+        }
+    }
+}
+
+pub(crate) fn info(h: &Holder, lease_remaining: Duration) -> LeaderInfo {
+    LeaderInfo {
+        candidate_id: h.candidate_id.clone(),
+        host: h.host.clone(),
+        pid: h.pid,
+        token: h.token,
+        since: UNIX_EPOCH + Duration::from_millis(h.since_ms),
+        lease_remaining,
+    }
+}

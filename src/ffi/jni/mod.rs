@@ -1,0 +1,1 @@
+//! JNI entry points (see issue 4).

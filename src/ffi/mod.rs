@@ -1,0 +1,5 @@
+//! Foreign-function surfaces over the Rust API: the C ABI (`c`, header in `include/baton.h`)
+//! and the JNI entry points of `java/baton-java` (`jni`). Bindings use only the public Rust API.
+
+pub mod c;
+pub mod jni;

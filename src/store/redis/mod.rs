@@ -1,0 +1,433 @@
+//! Redis standalone and Redis Cluster (DESIGN.md section 4).
+//!
+//! One multiplexed RESP3 connection per store carries both the scripts and the release
+//! subscriptions; the connection re-subscribes by itself after a reconnect or a slot move.
+//! Keys of one election share the hash tag `{<election>}`, so each script runs on one node.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+use redis::{
+    IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisError, Script, ScriptInvocation,
+    Value,
+};
+use tokio::sync::{mpsc, Notify};
+
+use super::{Acquire, Candidate, Holder, Scope, Store, StoreError, StoreSpec, Watch};
+
+const MIN_MAJOR_VERSION: u32 = 7;
+
+/// Checks that `url` is a Redis URL the client can use.
+pub(crate) fn validate_url(url: &str) -> Result<(), String> {
+    let scheme = url.split_once("://").map(|(s, _)| s);
+    match scheme {
+        Some("redis" | "rediss") => {}
+        Some("postgres" | "postgresql" | "zookeeper" | "zk") => {
+            return Err(format!(
+                "{} is not supported yet; baton speaks Redis today: use redis://host:port",
+                super::redact(url)
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "{} is not a Redis URL; use redis://[user:password@]host:port[/db], rediss:// for TLS, or a comma-separated list of cluster seeds",
+                super::redact(url)
+            ))
+        }
+    }
+    url.into_connection_info().map(|_| ()).map_err(|e| {
+        format!(
+            "{} is not a valid Redis URL ({e}); use redis://[user:password@]host:port[/db]",
+            super::redact(url)
+        )
+    })
+}
+
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+type Watchers = Mutex<HashMap<String, Vec<Weak<Notify>>>>;
+
+/// A Redis deployment: one shared connection and the release subscriptions of its elections.
+pub(crate) struct RedisStore {
+    conn: Conn,
+    watchers: Arc<Watchers>,
+    acquire: Script,
+    renew: Script,
+    release: Script,
+    read: Script,
+}
+
+impl RedisStore {
+    /// Connects to a standalone server or a Cluster (detected from the first seed's `HELLO`).
+    pub(crate) async fn connect(spec: &StoreSpec, timeout: Duration) -> Result<Self, StoreError> {
+        let (push_tx, push_rx) = mpsc::unbounded_channel::<PushInfo>();
+        let infos = spec
+            .seeds
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .into_connection_info()
+                    .map(|info| {
+                        let settings = info
+                            .redis_settings()
+                            .clone()
+                            .set_protocol(ProtocolVersion::RESP3);
+                        info.set_redis_settings(settings)
+                    })
+                    .map_err(|e| StoreError::Refused(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let mut conn = None;
+        if infos.len() == 1 {
+            let client = redis::Client::open(infos[0].clone()).map_err(classify)?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(None)
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(500))
+                .set_push_sender(push_tx.clone())
+                .set_automatic_resubscription();
+            let mut manager = ConnectionManager::new_with_config(client, config)
+                .await
+                .map_err(classify)?;
+            let hello: Value = redis::cmd("HELLO")
+                .arg(3)
+                .query_async(&mut manager)
+                .await
+                .map_err(classify)?;
+            check_version(&hello)?;
+            if hello_field(&hello, "mode").as_deref() != Some("cluster") {
+                conn = Some(Conn::Single(manager));
+            }
+        }
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let client = redis::cluster::ClusterClientBuilder::new(infos)
+                    .use_protocol(ProtocolVersion::RESP3)
+                    .push_sender(push_tx)
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .retries(2)
+                    .build()
+                    .map_err(classify)?;
+                Conn::Cluster(client.get_async_connection().await.map_err(classify)?)
+            }
+        };
+        let watchers: Arc<Watchers> = Arc::default();
+        tokio::spawn(dispatch_pushes(push_rx, Arc::downgrade(&watchers)));
+        Ok(RedisStore {
+            conn,
+            watchers,
+            acquire: Script::new(include_str!("acquire.lua")),
+            renew: Script::new(include_str!("renew.lua")),
+            release: Script::new(include_str!("release.lua")),
+            read: Script::new(include_str!("read.lua")),
+        })
+    }
+
+    fn is_cluster(&self) -> bool {
+        matches!(self.conn, Conn::Cluster(_))
+    }
+
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        inv: ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let result = match self.conn.clone() {
+            Conn::Single(mut c) => inv.invoke_async(&mut c).await,
+            Conn::Cluster(mut c) => inv.invoke_async(&mut c).await,
+        };
+        result.map_err(classify)
+    }
+}
+
+/// `<prefix>{<election>}:<suffix>`: the hash tag keeps an election's keys on one Cluster slot.
+pub(crate) fn key(scope: &Scope, suffix: &str) -> String {
+    format!("{}{{{}}}:{}", scope.prefix, scope.name, suffix)
+}
+
+type HolderReply = (i64, String, String, String, String, String, i64);
+
+fn holder(reply: HolderReply) -> Holder {
+    let (_, candidate_id, host, pid, token, since, pttl) = reply;
+    Holder {
+        candidate_id,
+        host,
+        pid: pid.parse().unwrap_or(0),
+        token: token.parse().unwrap_or(0),
+        since_ms: since.parse().unwrap_or(0),
+        // PTTL is -1 for a lease without expiry (never written by baton) and -2 for none.
+        remaining: Duration::from_millis(pttl.max(0) as u64),
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn acquire(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        ttl: Duration,
+    ) -> Result<Acquire, StoreError> {
+        let mut inv = self.acquire.prepare_invoke();
+        inv.key(key(scope, "lease"))
+            .key(key(scope, "token"))
+            .arg(&me.id)
+            .arg(&me.host)
+            .arg(me.pid)
+            .arg(ttl.as_millis() as u64);
+        let reply: HolderReply = self.invoke(inv).await?;
+        let granted = reply.0 == 1;
+        let h = holder(reply);
+        Ok(if granted {
+            Acquire::Granted {
+                token: h.token,
+                since_ms: h.since_ms,
+            }
+        } else {
+            Acquire::Held(h)
+        })
+    }
+
+    async fn renew(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        token: u64,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut inv = self.renew.prepare_invoke();
+        inv.key(key(scope, "lease"))
+            .arg(&me.id)
+            .arg(token.to_string())
+            .arg(ttl.as_millis() as u64);
+        let renewed: i64 = self.invoke(inv).await?;
+        Ok(renewed == 1)
+    }
+
+    async fn release(&self, scope: &Scope, me: &Candidate, token: u64) -> Result<bool, StoreError> {
+        // Sharded pub/sub in a Cluster: the notification stays on the lease's shard.
+        let publish = if self.is_cluster() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        };
+        let mut inv = self.release.prepare_invoke();
+        inv.key(key(scope, "lease"))
+            .arg(&me.id)
+            .arg(token.to_string())
+            .arg(publish)
+            .arg(key(scope, "released"));
+        let released: i64 = self.invoke(inv).await?;
+        Ok(released == 1)
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
+        let mut inv = self.read.prepare_invoke();
+        inv.key(key(scope, "lease"));
+        let reply: Option<HolderReply> = self.invoke(inv).await?;
+        Ok(reply.map(holder))
+    }
+
+    async fn wait_replicas(
+        &self,
+        scope: &Scope,
+        count: u32,
+        timeout: Duration,
+    ) -> Result<u32, StoreError> {
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(count).arg(timeout.as_millis() as u64);
+        let acked: i64 = match self.conn.clone() {
+            Conn::Single(mut c) => wait.query_async(&mut c).await,
+            Conn::Cluster(mut c) => {
+                let route = Route::with_key(key(scope, "lease"), SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                c.route_command(wait, routing)
+                    .await
+                    .and_then(|v| redis::from_redis_value(v).map_err(RedisError::from))
+            }
+        }
+        .map_err(classify)?;
+        Ok(acked.max(0) as u32)
+    }
+
+    async fn watch(&self, scope: &Scope) -> Result<Watch, StoreError> {
+        let channel = key(scope, "released");
+        let notify = Arc::new(Notify::new());
+        let first = {
+            let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+            let list = w.entry(channel.clone()).or_default();
+            list.retain(|n| n.strong_count() > 0);
+            list.push(Arc::downgrade(&notify));
+            list.len() == 1
+        };
+        let guard = WatchGuard {
+            channel: channel.clone(),
+            conn: self.conn.clone(),
+            watchers: Arc::downgrade(&self.watchers),
+        };
+        if first {
+            let subscribed = match self.conn.clone() {
+                Conn::Single(mut c) => c.subscribe(&channel).await,
+                Conn::Cluster(mut c) => c.ssubscribe(&channel).await,
+            };
+            subscribed.map_err(classify)?;
+        }
+        Ok(Watch {
+            notify,
+            _guard: Box::new(guard),
+        })
+    }
+}
+
+/// Unsubscribes from an election's channel when its last watcher goes.
+struct WatchGuard {
+    channel: String,
+    conn: Conn,
+    watchers: Weak<Watchers>,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        let Some(watchers) = self.watchers.upgrade() else {
+            return;
+        };
+        let last = {
+            let mut w = watchers.lock().unwrap_or_else(|p| p.into_inner());
+            let list = w.entry(self.channel.clone()).or_default();
+            list.retain(|n| n.strong_count() > 0);
+            let empty = list.is_empty();
+            if empty {
+                w.remove(&self.channel);
+            }
+            empty
+        };
+        if last {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let (conn, channel) = (self.conn.clone(), std::mem::take(&mut self.channel));
+                rt.spawn(async move {
+                    let _ = match conn {
+                        Conn::Single(mut c) => c.unsubscribe(&channel).await,
+                        Conn::Cluster(mut c) => c.sunsubscribe(&channel).await,
+                    };
+                });
+            }
+        }
+    }
+}
+
+/// Routes release messages to the watchers of their channel; after a disconnect, wakes every
+/// watcher so that leaders and followers check their lease at once.
+async fn dispatch_pushes(mut rx: mpsc::UnboundedReceiver<PushInfo>, watchers: Weak<Watchers>) {
+    while let Some(push) = rx.recv().await {
+        let Some(watchers) = watchers.upgrade() else {
+            return;
+        };
+        let w = watchers.lock().unwrap_or_else(|p| p.into_inner());
+        match push.kind {
+            PushKind::Message | PushKind::SMessage => {
+                let channel = push
+                    .data
+                    .first()
+                    .and_then(|v| redis::from_redis_value::<String>(v.clone()).ok());
+                if let Some(list) = channel.and_then(|c| w.get(&c)) {
+                    list.iter()
+                        .filter_map(Weak::upgrade)
+                        .for_each(|n| n.notify_one());
+                }
+            }
+            PushKind::Disconnection => {
+                w.values()
+                    .flatten()
+                    .filter_map(Weak::upgrade)
+                    .for_each(|n| n.notify_one());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn hello_field(hello: &Value, field: &str) -> Option<String> {
+    let Value::Map(entries) = hello else {
+        return None;
+    };
+    entries.iter().find_map(|(k, v)| {
+        let k: String = redis::from_redis_value(k.clone()).ok()?;
+        (k == field)
+            .then(|| redis::from_redis_value(v.clone()).ok())
+            .flatten()
+    })
+}
+
+fn check_version(hello: &Value) -> Result<(), StoreError> {
+    let version = hello_field(hello, "version").unwrap_or_default();
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < MIN_MAJOR_VERSION {
+        return Err(StoreError::Refused(format!(
+            "the server runs Redis {version:?}; baton needs Redis {MIN_MAJOR_VERSION}.0 or later (sharded pub/sub, effect-replicated scripts): upgrade the server"
+        )));
+    }
+    Ok(())
+}
+
+/// Connection trouble is worth a retry; anything the server refused is not.
+fn classify(e: RedisError) -> StoreError {
+    let retry = e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_cluster_error()
+        || matches!(
+            e.code(),
+            Some("LOADING" | "TRYAGAIN" | "CLUSTERDOWN" | "MASTERDOWN" | "READONLY")
+        );
+    if retry {
+        return StoreError::Unreachable(e.to_string());
+    }
+    if e.code() == Some("NOPERM") {
+        return StoreError::Refused(format!(
+            "{e}; the ACL user needs baton's keys and channels, see `ACL SETUSER` in baton's README"
+        ));
+    }
+    StoreError::Refused(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_share_the_election_hash_tag() {
+        let s = Scope {
+            prefix: "baton:".into(),
+            name: "nightly".into(),
+        };
+        assert_eq!(key(&s, "lease"), "baton:{nightly}:lease");
+        assert_eq!(key(&s, "released"), "baton:{nightly}:released");
+    }
+
+    #[test]
+    fn version_check_names_the_fix() {
+        let hello = Value::Map(vec![(
+            Value::SimpleString("version".into()),
+            Value::BulkString(b"6.2.14".to_vec()),
+        )]);
+        let err = check_version(&hello).unwrap_err().to_string();
+        assert!(err.contains("6.2.14") && err.contains("upgrade"), "{err}");
+    }
+}

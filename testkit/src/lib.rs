@@ -1,0 +1,320 @@
+//! Real servers for baton's tests, benches and demo.
+//!
+//! Every server is a plain `redis-server` process on a free port of 127.0.0.1, in a private
+//! temporary directory. It is stopped when its handle drops (also while a failing test
+//! unwinds), and it dies with the process that started it (Linux parent-death signal), so a
+//! killed test run leaves nothing behind.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to accept connections before the fixture gives up.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A free TCP port on 127.0.0.1 (bound once, then released for the server to take).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port on 127.0.0.1")
+}
+
+fn redis_server_binary() -> String {
+    std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
+}
+
+/// One `redis-server` process.
+pub struct RedisServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    extra: Vec<String>,
+}
+
+impl RedisServer {
+    /// Starts a standalone server without persistence.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a standalone server with extra `--name value` arguments.
+    pub fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for redis-server");
+        let mut server = RedisServer {
+            port: free_port(),
+            dir,
+            child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let mut cmd = Command::new(redis_server_binary());
+        cmd.arg("--port")
+            .arg(self.port.to_string())
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--daemonize", "no", "--logfile", "redis.log"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.extra)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        die_with_parent(&mut cmd);
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!("could not start redis-server ({e}); install it (apt-get install -y redis-server) or set REDIS_SERVER")
+        });
+        self.child = Some(child);
+        wait_for_ping(self.port, &self.log_path());
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's working directory (its log, cluster config and dump live here).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("redis.log")
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Sends one command and returns the raw reply (for fixtures and assertions).
+    pub fn cmd(&self, args: &[&str]) -> String {
+        command(self.port, args)
+    }
+
+    /// Kills the server (SIGKILL): every key without persistence is lost.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Stops the server until [`RedisServer::resume`] (SIGSTOP).
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Resumes a paused server (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, sig: i32) {
+        if let Some(pid) = self.pid() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(pid as i32, sig) };
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.resume();
+        self.kill();
+    }
+}
+
+/// A Redis Cluster of three masters with one replica each, on six free ports.
+pub struct RedisCluster {
+    /// Nodes in creation order: the first three start as masters.
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts six nodes and joins them with `redis-cli --cluster create`.
+    pub fn start() -> Self {
+        let nodes: Vec<RedisServer> = (0..6)
+            .map(|_| {
+                RedisServer::start_with(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                ])
+            })
+            .collect();
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port()))
+            .collect();
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addrs)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli (from the redis-tools package) is needed to create a cluster");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let cluster = RedisCluster { nodes };
+        cluster.wait_until_ok();
+        cluster
+    }
+
+    /// Waits until every node reports `cluster_state:ok` and agrees on all slots.
+    pub fn wait_until_ok(&self) {
+        let start = Instant::now();
+        loop {
+            let ok = self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
+                let info = n.cmd(&["CLUSTER", "INFO"]);
+                info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")
+            });
+            if ok {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "cluster did not become ok"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A comma-separated list of every node's URL (baton's cluster seed list).
+    pub fn url(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| n.url())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The node that currently serves `key`'s slot as master.
+    pub fn master_for(&self, key: &str) -> usize {
+        let slot = self.nodes[0].cmd(&["CLUSTER", "KEYSLOT", key]);
+        let slot: u16 = slot.trim().trim_start_matches(':').parse().expect("slot");
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.child.is_none() {
+                continue;
+            }
+            let nodes = n.cmd(&["CLUSTER", "NODES"]);
+            let me = nodes.lines().find(|l| l.contains("myself")).unwrap_or("");
+            let is_master = me
+                .split_whitespace()
+                .nth(2)
+                .is_some_and(|f| f.contains("master"));
+            if is_master && me.split_whitespace().skip(8).any(|r| slot_in(r, slot)) {
+                return i;
+            }
+        }
+        panic!("no master serves slot {slot}");
+    }
+}
+
+fn slot_in(range: &str, slot: u16) -> bool {
+    match range.split_once('-') {
+        Some((a, b)) => match (a.parse::<u16>(), b.parse::<u16>()) {
+            (Ok(a), Ok(b)) => a <= slot && slot <= b,
+            _ => false,
+        },
+        None => range.parse::<u16>() == Ok(slot),
+    }
+}
+
+/// Makes the child receive SIGKILL when the thread that spawned it dies.
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+fn wait_for_ping(port: u16, log: &Path) {
+    let start = Instant::now();
+    while start.elapsed() < START_TIMEOUT {
+        if let Ok(reply) = try_command(port, &["PING"]) {
+            if reply.contains("PONG") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let log = std::fs::read_to_string(log).unwrap_or_default();
+    panic!("redis-server on port {port} did not answer PING; its log:\n{log}");
+}
+
+/// Sends one command in RESP and returns the reply as text (arrays flattened by line).
+pub fn command(port: u16, args: &[&str]) -> String {
+    try_command(port, args).unwrap_or_else(|e| panic!("command {args:?} on port {port}: {e}"))
+}
+
+fn try_command(port: u16, args: &[&str]) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
+    }
+    s.write_all(req.as_bytes())?;
+    let mut r = BufReader::new(s);
+    let mut out = String::new();
+    read_reply(&mut r, &mut out)?;
+    Ok(out)
+}
+
+fn read_reply(r: &mut BufReader<TcpStream>, out: &mut String) -> std::io::Result<()> {
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let body = line.trim_end().to_string();
+    match body.chars().next() {
+        Some('$') => {
+            let n: i64 = body[1..].parse().unwrap_or(-1);
+            if n >= 0 {
+                let mut buf = vec![0; n as usize + 2];
+                r.read_exact(&mut buf)?;
+                out.push_str(&String::from_utf8_lossy(&buf[..n as usize]));
+                out.push('\n');
+            }
+        }
+        Some('*') => {
+            let n: i64 = body[1..].parse().unwrap_or(0);
+            for _ in 0..n.max(0) {
+                read_reply(r, out)?;
+            }
+        }
+        Some('+') | Some('-') | Some(':') => {
+            out.push_str(&body);
+            out.push('\n');
+        }
+        _ => out.push_str(&body),
+    }
+    Ok(())
+}
