@@ -32,9 +32,13 @@ impl Timing {
     /// How long after *sending* a winning request a leader may believe it leads:
     /// `ttl * (1 - drift) - SAFETY_MARGIN`.
     pub fn lease_span(&self) -> Duration {
-        self.ttl
-            .mul_f64(1.0 - self.drift)
-            .saturating_sub(SAFETY_MARGIN)
+        // Clamped so that validation can compute it for an out-of-range drift and report that.
+        let trusted = if self.drift.is_finite() {
+            (1.0 - self.drift).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.ttl.mul_f64(trusted).saturating_sub(SAFETY_MARGIN)
     }
 }
 
@@ -352,6 +356,9 @@ mod tests {
         assert_eq!(t.lease_span(), Duration::from_millis(9_900 - 2));
         let no_drift = Timing { drift: 0.0, ..t };
         assert_eq!(no_drift.lease_span(), Duration::from_millis(9_998));
+        for bad in [2.0, -1.0, f64::NAN, f64::INFINITY] {
+            let _ = Timing { drift: bad, ..t }.lease_span();
+        }
     }
 
     #[test]

@@ -9,10 +9,12 @@ use tokio::sync::mpsc;
 pub(crate) mod engine;
 pub mod events;
 pub(crate) mod shared;
+#[cfg(test)]
+mod tests;
 
 use crate::config::{Config, ElectionBuilder};
 use crate::runtime;
-use crate::store::{Candidate, Scope};
+use crate::store::{Candidate, Scope, StoreError};
 use crate::Error;
 use engine::{Command, Engine};
 use events::{Events, LeaderInfo, RecvError};
@@ -75,6 +77,10 @@ impl Election {
         let engine_shared = shared.clone();
         runtime::block_on(async move {
             let store = runtime::store(&config.store, config.connect_timeout).await?;
+            // One read proves the permissions now (an ACL mistake fails build, not later).
+            if let Err(StoreError::Refused(m)) = store.read(&scope).await {
+                return Err(Error::Store(m));
+            }
             let watch = store.watch(&scope).await.ok();
             let engine = Engine {
                 shared: engine_shared,

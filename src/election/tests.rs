@@ -1,0 +1,302 @@
+//! The engine's timing, tested deterministically: tokio's paused clock and an in-memory store.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::engine::{Command, Engine};
+use super::events::{Event, RevokeReason};
+use super::shared::Shared;
+use crate::clock;
+use crate::config::Timing;
+use crate::store::memory::MemoryStore;
+use crate::store::{Candidate, Scope, Store};
+
+const TIMING: Timing = Timing {
+    ttl: Duration::from_millis(1000),
+    renew_interval: Duration::from_millis(300),
+    retry_interval: Duration::from_millis(50),
+    drift: 0.01,
+};
+
+fn scope() -> Scope {
+    Scope {
+        prefix: "t:".into(),
+        name: "job".into(),
+    }
+}
+
+struct Node {
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedSender<Command>,
+    task: JoinHandle<()>,
+    events: flume::Receiver<Event>,
+}
+
+async fn node(store: &Arc<MemoryStore>, id: &str, campaign: bool) -> Node {
+    let candidate = Candidate {
+        id: id.into(),
+        host: "h".into(),
+        pid: 1,
+    };
+    let shared = Arc::new(Shared::new("job".into(), candidate));
+    let events = shared.subscribe();
+    let (commands, rx) = mpsc::unbounded_channel();
+    let engine = Engine {
+        shared: shared.clone(),
+        store: store.clone(),
+        scope: scope(),
+        timing: TIMING,
+        campaign,
+        replicas: None,
+        commands: rx,
+        watch: store.watch(&scope()).await.ok(),
+    };
+    let task = tokio::spawn(engine.run());
+    Node {
+        shared,
+        commands,
+        task,
+        events,
+    }
+}
+
+impl Node {
+    async fn next_granted(&self) -> u64 {
+        loop {
+            if let Event::Granted { token } = self.events.recv_async().await.unwrap() {
+                return token;
+            }
+        }
+    }
+
+    async fn next_revoked(&self) -> (u64, RevokeReason) {
+        loop {
+            if let Event::Revoked { token, reason } = self.events.recv_async().await.unwrap() {
+                return (token, reason);
+            }
+        }
+    }
+
+    /// Asks the engine to close; its events end once it has (await them, don't spin: a busy
+    /// task would keep the paused clock from advancing).
+    fn close(&self) {
+        let (tx, _rx) = std::sync::mpsc::sync_channel(1);
+        self.commands.send(Command::Close(tx)).unwrap();
+    }
+
+    async fn closed(&self) {
+        let events = self.shared.subscribe();
+        while events.recv_async().await.is_ok() {}
+    }
+
+    /// A crash: the engine stops without releasing anything.
+    fn crash(&self) {
+        self.task.abort();
+    }
+}
+
+fn memory() -> Arc<MemoryStore> {
+    let store = Arc::new(MemoryStore::default());
+    store.latency_ms.store(1, Ordering::Relaxed);
+    store
+}
+
+#[tokio::test(start_paused = true)]
+async fn deadline_counts_from_the_request_not_the_response() {
+    let store = memory();
+    let start = Instant::now();
+    let a = node(&store, "a", true).await;
+    a.next_granted().await;
+    // Granted 1ms after the request was sent; the deadline still counts from the send.
+    assert_eq!(Instant::now() - start, Duration::from_millis(1));
+    store.down.store(true, Ordering::Relaxed);
+    let (_, reason) = a.next_revoked().await;
+    assert_eq!(reason, RevokeReason::StoreUnreachable);
+    assert_eq!(Instant::now() - start, TIMING.lease_span());
+    assert!(!a.shared.is_leader());
+}
+
+#[tokio::test(start_paused = true)]
+async fn is_leader_honours_the_deadline_without_the_engine() {
+    let shared = Shared::new("job".into(), Candidate::for_this_process());
+    let deadline = Instant::now() + Duration::from_millis(100);
+    shared.grant(7, 0, clock::to_nanos(deadline));
+    assert!(shared.is_leader());
+    assert_eq!(shared.token(), Some(7));
+    // A paused process: time passes, nothing runs; the very next check says no.
+    tokio::time::advance(Duration::from_millis(100)).await;
+    assert!(!shared.is_leader());
+    assert_eq!(shared.token(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn follower_takes_over_within_jitter_of_expiry_after_a_crash() {
+    let store = memory();
+    let a = node(&store, "a", true).await;
+    let ta = a.next_granted().await;
+    let b = node(&store, "b", true).await;
+    // Let b observe a's lease and schedule its attempt from the remaining TTL.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let crash = Instant::now();
+    let renewed_at = crash - Duration::from_millis(500) + Duration::from_millis(300);
+    a.crash();
+    let tb = b.next_granted().await;
+    assert!(tb > ta);
+    // a's last renewal reached the store 1ms after it was sent at `renewed_at`.
+    let expiry = renewed_at + Duration::from_millis(1) + TIMING.ttl;
+    let late = Instant::now() - expiry;
+    assert!(
+        late <= Duration::from_millis(2 + 2 + 1),
+        "takeover {late:?} after expiry"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn graceful_close_hands_over_in_two_round_trips() {
+    let store = memory();
+    let a = node(&store, "a", true).await;
+    a.next_granted().await;
+    let b = node(&store, "b", true).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let start = Instant::now();
+    a.close();
+    let (_, reason) = a.next_revoked().await;
+    assert_eq!(reason, RevokeReason::Closed);
+    assert!(
+        !a.shared.is_leader(),
+        "belief ends before the release is sent"
+    );
+    b.next_granted().await;
+    // Release (1ms) + acquire (1ms): no waiting for the TTL.
+    assert_eq!(Instant::now() - start, Duration::from_millis(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_follower_costs_about_one_request_per_lease_period() {
+    let store = memory();
+    let a = node(&store, "a", true).await;
+    a.next_granted().await;
+    let _b = node(&store, "b", true).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = store.requests.load(Ordering::Relaxed);
+    let periods = 20;
+    tokio::time::sleep(TIMING.ttl * periods).await;
+    let total = store.requests.load(Ordering::Relaxed) - before;
+    // The leader renews every 300ms; what remains is the follower's share.
+    let renewals = (TIMING.ttl * periods).as_millis() as u64 / 300;
+    let follower = total - renewals;
+    let per_period = follower as f64 / periods as f64;
+    assert!(per_period < 2.0, "{per_period} requests per lease period");
+    assert!(
+        per_period >= 0.5,
+        "{per_period}: is the follower checking at all?"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_lease_is_noticed_at_the_next_renewal_and_tokens_keep_growing() {
+    let store = memory();
+    let a = node(&store, "a", true).await;
+    let ta = a.next_granted().await;
+    // The store forgets everything (restart without persistence) and b grabs the lease.
+    store.wipe();
+    let b = node(&store, "b", true).await;
+    let tb = b.next_granted().await;
+    let (token, reason) = a.next_revoked().await;
+    assert_eq!((token, reason), (ta, RevokeReason::LeaseLost));
+    assert!(!a.shared.is_leader());
+    assert!(tb >= 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn resign_hands_over_and_sits_out_one_ttl() {
+    let store = memory();
+    let a = node(&store, "a", true).await;
+    a.next_granted().await;
+    let b = node(&store, "b", true).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    a.commands.send(Command::Resign(tx)).unwrap();
+    b.next_granted().await;
+    assert!(rx.try_recv().unwrap().is_ok());
+    assert_eq!(a.next_revoked().await.1, RevokeReason::Resigned);
+    // b closes at once: a must still sit out its cooldown before it competes again.
+    let resigned = Instant::now();
+    b.close();
+    a.next_granted().await;
+    assert!(Instant::now() - resigned >= TIMING.ttl - Duration::from_millis(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn renewal_failures_retry_then_recover_before_the_deadline() {
+    let store = memory();
+    let a = node(&store, "a", true).await;
+    a.next_granted().await;
+    store.down.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(a.shared.is_leader(), "still inside the deadline");
+    store.down.store(false, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert!(a.shared.is_leader(), "a retry renewed the lease");
+    while let Ok(e) = a.events.try_recv() {
+        assert!(!matches!(e, Event::Revoked { .. }), "{e:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_grant_slower_than_the_lease_is_never_reported() {
+    let store = memory();
+    store
+        .latency_ms
+        .store(TIMING.ttl.as_millis() as u64 - 5, Ordering::Relaxed);
+    let a = node(&store, "a", true).await;
+    tokio::time::sleep(TIMING.ttl * 3).await;
+    assert!(!a.shared.is_leader());
+    while let Ok(e) = a.events.try_recv() {
+        assert!(!matches!(e, Event::Granted { .. }), "{e:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn grants_and_revocations_come_in_pairs() {
+    let store = memory();
+    let a = node(&store, "a", true).await;
+    for _ in 0..3 {
+        let token = a.next_granted().await;
+        store.down.store(true, Ordering::Relaxed);
+        assert_eq!(a.next_revoked().await.0, token);
+        store.down.store(false, Ordering::Relaxed);
+    }
+    a.close();
+    a.closed().await;
+    let mut open = None;
+    while let Ok(e) = a.events.try_recv() {
+        match e {
+            Event::Granted { token } => assert_eq!(open.replace(token), None),
+            Event::Revoked { token, .. } => assert_eq!(open.take(), Some(token)),
+            _ => {}
+        }
+    }
+    assert_eq!(open, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_observer_follows_without_campaigning() {
+    let store = memory();
+    let watcher = node(&store, "w", false).await;
+    let a = node(&store, "a", true).await;
+    let ta = a.next_granted().await;
+    loop {
+        if let Event::LeaderChanged(Some(l)) = watcher.events.recv_async().await.unwrap() {
+            assert_eq!((l.candidate_id.as_str(), l.token), ("a", ta));
+            break;
+        }
+    }
+    assert!(!watcher.shared.is_leader());
+    assert_eq!(store.holder(&scope()).as_deref(), Some("a"));
+}

@@ -1,0 +1,133 @@
+//! The store suite and Redis-specific behaviour against a real standalone redis-server.
+
+mod suite;
+
+use std::time::Duration;
+
+use baton::{Election, Error, RevokeReason};
+use baton_testkit::RedisServer;
+use suite::WAIT;
+
+fn clients(redis: &RedisServer) -> usize {
+    let info = redis.cmd(&["INFO", "clients"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("connected_clients:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("connected_clients")
+}
+
+#[test]
+fn one_leader_among_three() {
+    let redis = RedisServer::start();
+    suite::one_leader_among_three(&redis.url(), "one");
+}
+
+#[test]
+fn close_hands_over_with_a_larger_token() {
+    let redis = RedisServer::start();
+    suite::close_hands_over_with_a_larger_token(&redis.url(), "close");
+}
+
+#[test]
+fn resign_hands_over() {
+    let redis = RedisServer::start();
+    suite::resign_hands_over(&redis.url(), "resign");
+}
+
+#[test]
+fn tokens_grow_after_a_restart_without_persistence() {
+    let redis = std::sync::Mutex::new(RedisServer::start());
+    let url = redis.lock().unwrap().url();
+    suite::tokens_grow_after_the_store_lost_its_keys(&url, "restart", &|| {
+        redis.lock().unwrap().restart()
+    });
+}
+
+#[test]
+fn status_reads_the_holder() {
+    let redis = RedisServer::start();
+    suite::status_reads_the_holder(&redis.url(), "status");
+}
+
+#[test]
+fn many_elections_share_a_connection() {
+    let redis = RedisServer::start();
+    suite::many_elections_share_a_connection(&redis.url(), "many", &|| clients(&redis));
+}
+
+#[test]
+fn a_paused_store_makes_the_leader_step_down_then_recover() {
+    let redis = RedisServer::start();
+    let a = suite::election(&redis.url(), "outage");
+    let token = a.wait_for_leadership(WAIT).unwrap();
+    let events = a.events();
+    redis.pause();
+    let reason = loop {
+        if let baton::Event::Revoked { token: t, reason } = events.recv_timeout(WAIT).unwrap() {
+            assert_eq!(t, token);
+            break reason;
+        }
+    };
+    assert_eq!(reason, RevokeReason::StoreUnreachable);
+    assert!(!a.is_leader());
+    redis.resume();
+    let again = a.wait_for_leadership(WAIT).unwrap();
+    assert!(again > token);
+}
+
+#[test]
+fn an_unreachable_store_is_reported_with_the_url() {
+    let port = baton_testkit::free_port();
+    let err = Election::builder(format!("redis://u:pw@127.0.0.1:{port}"), "x")
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::StoreUnreachable { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("127.0.0.1:{port}")) && !msg.contains("pw"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn bad_configuration_is_reported_before_connecting() {
+    let err = Election::builder("redis://127.0.0.1:1", "a{b}")
+        .ttl(Duration::from_millis(10))
+        .build()
+        .unwrap_err();
+    let Error::Config(config) = err else {
+        panic!("expected a configuration error, got {err:?}");
+    };
+    let settings: Vec<_> = config.problems.iter().map(|p| p.setting).collect();
+    assert_eq!(settings, ["ttl", "election"]);
+}
+
+/// The `ACL SETUSER` line from the README, verbatim.
+const ACL_LINE: &str = include_str!("../docs/acl-setuser.txt");
+
+#[test]
+fn an_acl_user_limited_to_batons_keys_and_channels_works() {
+    let redis = RedisServer::start();
+    let args: Vec<&str> = ACL_LINE.split_whitespace().collect();
+    assert_eq!(redis.cmd(&args).trim(), "+OK");
+    let url = format!("redis://baton:change-me@127.0.0.1:{}", redis.port());
+    suite::close_hands_over_with_a_larger_token(&url, "acl");
+    suite::status_reads_the_holder(&url, "acl-status");
+    // The same user may not touch other keys.
+    redis.cmd(&[
+        "ACL", "SETUSER", "other", "on", ">pw", "~other:*", "&other:*", "+@all",
+    ]);
+    let err = Election::builder(
+        format!("redis://other:pw@127.0.0.1:{}", redis.port()),
+        "acl",
+    )
+    .build()
+    .unwrap_err();
+    assert!(matches!(err, Error::Store(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.to_lowercase().contains("noperm") && msg.contains("ACL SETUSER"),
+        "{msg}"
+    );
+}
