@@ -1,0 +1,286 @@
+//! The `baton` CLI as a user runs it, against a real redis-server.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use baton_testkit::RedisServer;
+
+const BATON: &str = env!("CARGO_BIN_EXE_baton");
+const WAIT: Duration = Duration::from_secs(15);
+/// The command each candidate runs: reports its token and pid, then idles.
+const CMD: &str = "echo started $BATON_FENCING_TOKEN $$ $BATON_ELECTION; exec sleep 600";
+
+struct Started {
+    runner: usize,
+    token: u64,
+    cmd_pid: i32,
+}
+
+struct Runner {
+    child: Child,
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(url: &str, election: &str, ttl: &str, id: usize, tx: &Sender<Started>) -> Runner {
+    let mut child = Command::new(BATON)
+        .args(["run", "--store", url, "--election", election, "--ttl", ttl])
+        .args(["--grace", "2s", "--", "sh", "-c", CMD])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let tx = tx.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.first() == Some(&"started") {
+                assert_eq!(f.get(3).copied(), Some("cli"), "BATON_ELECTION reaches CMD");
+                let _ = tx.send(Started {
+                    runner: id,
+                    token: f[1].parse().unwrap(),
+                    cmd_pid: f[2].parse().unwrap(),
+                });
+            }
+        }
+    });
+    Runner { child }
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, sig) };
+}
+
+fn three_runners(redis: &RedisServer, ttl: &str) -> (Vec<Runner>, Receiver<Started>) {
+    let (tx, rx) = channel();
+    let runners = (0..3)
+        .map(|i| run(&redis.url(), "cli", ttl, i, &tx))
+        .collect();
+    (runners, rx)
+}
+
+#[test]
+fn three_runners_run_one_command_and_a_killed_leaders_command_dies_with_it() {
+    let redis = RedisServer::start();
+    let (mut runners, started) = three_runners(&redis, "1s");
+    let first = started.recv_timeout(WAIT).expect("one command starts");
+    // SIGKILL the leader's baton: its command must die too, and another takes over.
+    runners[first.runner].child.kill().unwrap();
+    runners[first.runner].child.wait().unwrap();
+    let second = started
+        .recv_timeout(WAIT)
+        .expect("another command starts after expiry");
+    assert_ne!(second.runner, first.runner);
+    assert!(
+        second.token > first.token,
+        "{} > {}",
+        second.token,
+        first.token
+    );
+    let deadline = Instant::now() + WAIT;
+    while alive(first.cmd_pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the killed baton's command outlived it"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Exactly one command ran at a time: no third start while the second leads.
+    assert!(started.try_recv().is_err());
+}
+
+#[test]
+fn a_graceful_stop_hands_over_without_waiting_for_the_lease() {
+    let redis = RedisServer::start();
+    // A lease far longer than WAIT: only the release can explain a handover in time.
+    let (mut runners, started) = three_runners(&redis, "1m");
+    let first = started.recv_timeout(WAIT).expect("one command starts");
+    let leader = &mut runners[first.runner].child;
+    signal(leader, libc::SIGTERM);
+    let status = leader.wait().unwrap();
+    // The command died of the forwarded SIGTERM; baton reports it as a shell would.
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    let second = started
+        .recv_timeout(WAIT)
+        .expect("handover before the lease expired");
+    assert!(second.token > first.token);
+}
+
+#[test]
+fn losing_leadership_stops_the_command_and_exits_75() {
+    let redis = RedisServer::start();
+    let (tx, started) = channel();
+    let mut runner = run(&redis.url(), "cli", "1s", 0, &tx);
+    let first = started.recv_timeout(WAIT).unwrap();
+    redis.pause();
+    let status = runner.child.wait().unwrap();
+    redis.resume();
+    assert_eq!(status.code(), Some(75));
+    assert!(!alive(first.cmd_pid));
+}
+
+#[test]
+fn the_commands_status_becomes_batons_and_the_lease_is_released() {
+    let redis = RedisServer::start();
+    let out = baton(&[
+        "run",
+        "--store",
+        &redis.url(),
+        "--election",
+        "x",
+        "--",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
+    assert_eq!(out.status.code(), Some(7));
+    let status = baton(&[
+        "status",
+        "--store",
+        &redis.url(),
+        "--election",
+        "x",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json, serde_json::json!({"election": "x", "leader": null}));
+}
+
+#[test]
+fn status_json_names_the_leader() {
+    let redis = RedisServer::start();
+    let (tx, started) = channel();
+    let runner = run(&redis.url(), "cli", "10s", 0, &tx);
+    let first = started.recv_timeout(WAIT).unwrap();
+    let out = baton(&[
+        "status",
+        "--store",
+        &redis.url(),
+        "--election",
+        "cli",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let leader = &json["leader"];
+    assert_eq!(json["election"], "cli");
+    assert_eq!(leader["token"], first.token);
+    assert_eq!(leader["pid"], runner.child.id());
+    let left = leader["lease_remaining_ms"].as_u64().unwrap();
+    assert!(left > 0 && left <= 10_000, "{left}");
+    for field in ["candidate_id", "host", "since"] {
+        assert!(leader[field].is_string(), "{field} in {json}");
+    }
+}
+
+#[test]
+fn watch_prints_a_line_per_leader() {
+    let redis = RedisServer::start();
+    let mut watch = Command::new(BATON)
+        .args([
+            "watch",
+            "--store",
+            &redis.url(),
+            "--election",
+            "cli",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let (line_tx, seen) = channel();
+    std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .for_each(|l| drop(line_tx.send(l)))
+    });
+    let json = |l: String| serde_json::from_str::<serde_json::Value>(&l).unwrap();
+    assert_eq!(
+        json(seen.recv_timeout(WAIT).unwrap())["leader"],
+        serde_json::Value::Null
+    );
+    let (tx, started) = channel();
+    let _runner = run(&redis.url(), "cli", "10s", 0, &tx);
+    let first = started.recv_timeout(WAIT).unwrap();
+    let change = json(seen.recv_timeout(WAIT).unwrap());
+    assert_eq!(change["leader"]["token"], first.token);
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+}
+
+fn baton(args: &[&str]) -> Output {
+    Command::new(BATON).args(args).output().unwrap()
+}
+
+/// Bad input: a non-zero status and one line on stderr that names the setting and the fix.
+fn rejects<S: AsRef<str>>(args: &[S], code: i32, needles: &[&str]) {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    let out = baton(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line for {args:?}: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: {err:?} should mention {n:?}");
+    }
+}
+
+#[test]
+fn bad_input_gets_one_line_that_names_the_fix() {
+    let dead = format!("redis://127.0.0.1:{}", baton_testkit::free_port());
+    let run = |extra: &[&str]| {
+        let mut a = vec!["run", "--store", "redis://127.0.0.1:1", "--election", "e"];
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&["--", "true"]);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    rejects(&["run", "--bogus"], 2, &["--bogus"]);
+    rejects(&run(&["--ttl", "5x"]), 2, &["--ttl", "500ms"]);
+    rejects(
+        &run(&["--ttl", "50ms"]),
+        2,
+        &["ttl", "between 100ms and 24h"],
+    );
+    rejects(
+        &["status", "--store", "http://x", "--election", "e"],
+        2,
+        &["store", "redis://"],
+    );
+    rejects(
+        &["status", "--store", "redis://h:1", "--election", "a{b}"],
+        2,
+        &["election", "hash tag"],
+    );
+    rejects(
+        &[
+            "status",
+            "--store",
+            &dead,
+            "--election",
+            "e",
+            "--connect-timeout",
+            "300ms",
+        ],
+        69,
+        &["unreachable", &dead],
+    );
+}
