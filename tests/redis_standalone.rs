@@ -131,3 +131,17 @@ fn an_acl_user_limited_to_batons_keys_and_channels_works() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_listener_that_never_reads_does_not_starve_renewals() {
+    let redis = RedisServer::start();
+    let a = suite::election(&redis.url(), "deaf");
+    let _never_read = a.events();
+    let token = a.wait_for_leadership(WAIT).unwrap();
+    // Several lease periods pass while events pile up unread.
+    let until = std::time::Instant::now() + Duration::from_secs(3);
+    while std::time::Instant::now() < until {
+        assert_eq!(a.token(), Some(token), "leadership must hold throughout");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
