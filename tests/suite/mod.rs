@@ -1,9 +1,8 @@
 //! The suite every store must pass, written against the public API. Each case takes the store
+//! URL and a fresh election name, so one server can serve several cases in a row.
 
 // Each test binary uses a different subset of the suite.
 #![allow(dead_code)]
-
-//! URL and a fresh election name, so one server can serve several cases in a row.
 
 use std::time::{Duration, Instant};
 
