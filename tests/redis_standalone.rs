@@ -103,13 +103,18 @@ fn bad_configuration_is_reported_before_connecting() {
     assert_eq!(settings, ["ttl", "election"]);
 }
 
-/// The `ACL SETUSER` line from the README, verbatim.
-const ACL_LINE: &str = include_str!("../docs/acl-setuser.txt");
+/// The `ACL SETUSER` line exactly as the README gives it to users.
+fn acl_line() -> &'static str {
+    include_str!("../README.md")
+        .lines()
+        .find(|l| l.starts_with("ACL SETUSER baton "))
+        .expect("README.md shows the ACL SETUSER line")
+}
 
 #[test]
 fn an_acl_user_limited_to_batons_keys_and_channels_works() {
     let redis = RedisServer::start();
-    let args: Vec<&str> = ACL_LINE.split_whitespace().collect();
+    let args: Vec<&str> = acl_line().split_whitespace().collect();
     assert_eq!(redis.cmd(&args).trim(), "+OK");
     let url = format!("redis://baton:change-me@127.0.0.1:{}", redis.port());
     suite::close_hands_over_with_a_larger_token(&url, "acl");
