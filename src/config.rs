@@ -201,7 +201,12 @@ impl ElectionBuilder {
                 ),
             );
         }
-        if retry >= renew {
+        if renew.is_zero() {
+            problem(
+                "renew_interval",
+                "must be greater than zero; leave it unset for a third of ttl".into(),
+            );
+        } else if retry >= renew {
             problem(
                 "retry_interval",
                 format!(
@@ -401,6 +406,15 @@ mod tests {
         let err = builder().key_prefix("x{").validate().unwrap_err();
         assert_eq!(settings(err), ["key_prefix"]);
         assert!(builder().key_prefix("").validate().is_ok());
+    }
+
+    #[test]
+    fn a_zero_renew_interval_is_named_as_such() {
+        let err = builder()
+            .renew_interval(Duration::ZERO)
+            .validate()
+            .unwrap_err();
+        assert_eq!(settings(err), ["renew_interval"]);
     }
 
     #[test]

@@ -1,0 +1,157 @@
+package baton
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+var redisURL string
+
+// TestMain runs the tests against a fresh redis-server on a free port, always stopped after.
+func TestMain(m *testing.M) {
+	os.Exit(withRedis(m))
+}
+
+func withRedis(m *testing.M) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir, _ := os.MkdirTemp("", "baton-go-redis")
+	defer os.RemoveAll(dir)
+	server := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir)
+	if err := server.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "starting redis-server:", err)
+		return 1
+	}
+	defer func() { _ = server.Process.Kill(); _ = server.Wait() }()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if !ping(addr, 10*time.Second) {
+		fmt.Fprintln(os.Stderr, "redis-server did not answer PING")
+		return 1
+	}
+	redisURL = "redis://" + addr
+	code := m.Run()
+	Shutdown()
+	return code
+}
+
+// ping waits until the server at addr answers PING (usually a few milliseconds).
+func ping(addr string, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			fmt.Fprint(c, "PING\r\n")
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if strings.HasPrefix(line, "+PONG") {
+				return true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+func next(t *testing.T, e *Election, kind EventKind) Event {
+	t.Helper()
+	for {
+		ev, ok, err := e.PollEvent(30 * time.Second)
+		if err != nil || !ok {
+			t.Fatalf("waiting for event %d: ok=%v err=%v", kind, ok, err)
+		}
+		if ev.Kind == kind {
+			return ev
+		}
+	}
+}
+
+func TestOneLeaderAndHandoverOnClose(t *testing.T) {
+	opts := Options{TTL: 3 * time.Second}
+	a, err := New(redisURL, "go-handover", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	tokenA, err := a.WaitForLeadership(30 * time.Second)
+	if err != nil || tokenA == 0 {
+		t.Fatalf("a did not lead: %d %v", tokenA, err)
+	}
+	if token, ok := a.Token(); !ok || token != tokenA || !a.IsLeader() {
+		t.Fatalf("a: token %d %v, leader %v", token, ok, a.IsLeader())
+	}
+
+	b, err := New(redisURL, "go-handover", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.IsLeader() {
+		t.Fatal("two leaders")
+	}
+	if _, ok := b.Token(); ok {
+		t.Fatal("b has a token while a leads")
+	}
+	for ev := next(t, b, LeaderChanged); !ev.HasLeader; ev = next(t, b, LeaderChanged) {
+	}
+	leader, err := b.Leader()
+	if err != nil || leader == nil || leader.CandidateID != a.CandidateID() || leader.Token != tokenA {
+		t.Fatalf("b sees leader %+v (%v), want %s", leader, err, a.CandidateID())
+	}
+
+	a.Close() // releases the lease
+	granted := next(t, b, Granted)
+	if granted.Token <= tokenA || !b.IsLeader() {
+		t.Fatalf("handover: token %d after %d, leader %v", granted.Token, tokenA, b.IsLeader())
+	}
+
+	if err := b.Resign(); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, b, Revoked); ev.Reason != "resigned" {
+		t.Fatalf("revoked for %q", ev.Reason)
+	}
+
+	// A closed election is an error, not a crash.
+	if a.IsLeader() {
+		t.Fatal("closed election leads")
+	}
+	var be *Error
+	if err := a.Resign(); !errors.As(err, &be) || be.Name != "BATON_NULL_ARGUMENT" {
+		t.Fatalf("resign after close: %v", err)
+	}
+}
+
+func TestErrorsNameTheSetting(t *testing.T) {
+	_, err := New(redisURL, "go-bad{name}", Options{TTL: time.Millisecond})
+	var be *Error
+	if !errors.As(err, &be) || be.Code != ErrInvalidConfig {
+		t.Fatalf("got %v", err)
+	}
+	for _, want := range []string{"ttl: 1ms is out of range", "hash tag"} {
+		if !strings.Contains(be.Message, want) {
+			t.Errorf("message %q lacks %q", be.Message, want)
+		}
+	}
+	_, err = New("redis://127.0.0.1:1", "go-unreachable", Options{ConnectTimeout: 2 * time.Second})
+	if !errors.As(err, &be) || be.Code != ErrStoreUnreachable {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if Version != "0.1.0" {
+		t.Fatalf("version %q", Version)
+	}
+}

@@ -1,0 +1,3 @@
+module example.com/baton
+
+go 1.22
