@@ -160,14 +160,11 @@ impl Engine {
                 }
                 Ok(Acquire::Held(holder)) => {
                     failures = 0;
-                    let left = holder.remaining;
+                    // A lease without expiry (set by hand) is checked again once per ttl.
+                    let wait = holder
+                        .remaining
+                        .map_or(self.timing.ttl, |left| left + self.jitter());
                     self.shared.observe(Some(holder));
-                    // A lease without expiry (written by hand) would otherwise make us spin.
-                    let wait = if left.is_zero() {
-                        self.timing.retry_interval
-                    } else {
-                        left + self.jitter()
-                    };
                     wake = Instant::now() + wait;
                 }
                 Err(e) => {

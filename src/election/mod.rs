@@ -198,7 +198,7 @@ pub(crate) fn read_leader(config: Config) -> Result<Option<LeaderInfo>, Error> {
         let store = runtime::store(&config.store, config.connect_timeout).await?;
         let read = tokio::time::timeout(config.connect_timeout, store.read(&scope)).await;
         match read {
-            Ok(Ok(holder)) => Ok(holder.map(|h| shared::info(&h, h.remaining))),
+            Ok(Ok(holder)) => Ok(holder.map(|h| shared::info(&h, h.remaining.unwrap_or_default()))),
             Ok(Err(crate::store::StoreError::Refused(m))) => Err(Error::Store(m)),
             Ok(Err(crate::store::StoreError::Unreachable(detail))) => {
                 Err(Error::StoreUnreachable { url, detail })

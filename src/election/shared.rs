@@ -70,7 +70,7 @@ impl Shared {
             pid: self.candidate.pid,
             token,
             since_ms,
-            remaining: Duration::ZERO,
+            remaining: None,
         };
         inner.emit(Event::Granted { token });
         inner.observe(Some(me), deadline_nanos);
@@ -95,9 +95,9 @@ impl Shared {
 
     /// Records who the store says leads (`None`: nobody).
     pub fn observe(&self, holder: Option<Holder>) {
-        let expires = holder
-            .as_ref()
-            .map_or(0, |h| clock::now_nanos() + h.remaining.as_nanos() as u64);
+        let expires = holder.as_ref().map_or(0, |h| {
+            clock::now_nanos() + h.remaining.unwrap_or_default().as_nanos() as u64
+        });
         self.inner().observe(holder, expires);
     }
 

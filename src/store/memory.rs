@@ -77,7 +77,7 @@ fn holder_of(l: &Lease) -> Holder {
         pid: l.holder.pid,
         token: l.token,
         since_ms: l.since_ms,
-        remaining: l.expires.saturating_duration_since(Instant::now()),
+        remaining: Some(l.expires.saturating_duration_since(Instant::now())),
     }
 }
 

@@ -37,8 +37,9 @@ pub(crate) struct Holder {
     pub token: u64,
     /// Store time of the grant, in milliseconds since the Unix epoch.
     pub since_ms: u64,
-    /// Lease time left when the store answered.
-    pub remaining: Duration,
+    /// Lease time left when the store answered; `None` for a lease without expiry, which
+    /// baton never writes (someone set it by hand).
+    pub remaining: Option<Duration>,
 }
 
 /// The outcome of an acquire attempt.

@@ -167,8 +167,9 @@ fn holder(reply: HolderReply) -> Holder {
         pid: pid.parse().unwrap_or(0),
         token: token.parse().unwrap_or(0),
         since_ms: since.parse().unwrap_or(0),
-        // PTTL is -1 for a lease without expiry (never written by baton) and -2 for none.
-        remaining: Duration::from_millis(pttl.max(0) as u64),
+        // PTTL is -1 for a lease without expiry (never written by baton); 0 means it expires
+        // within this millisecond, which is a lease like any other.
+        remaining: u64::try_from(pttl).ok().map(Duration::from_millis),
     }
 }
 
@@ -419,6 +420,29 @@ mod tests {
         };
         assert_eq!(key(&s, "lease"), "baton:{nightly}:lease");
         assert_eq!(key(&s, "released"), "baton:{nightly}:released");
+    }
+
+    #[test]
+    fn a_lease_expiring_this_millisecond_is_not_one_without_expiry() {
+        let reply = |pttl| {
+            (
+                0,
+                "c".into(),
+                "h".into(),
+                "7".into(),
+                "9".into(),
+                "1".into(),
+                pttl,
+            )
+        };
+        assert_eq!(holder(reply(0)).remaining, Some(Duration::ZERO));
+        assert_eq!(
+            holder(reply(1500)).remaining,
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(holder(reply(-1)).remaining, None);
+        let h = holder(reply(5));
+        assert_eq!((h.pid, h.token, h.since_ms), (7, 9, 1));
     }
 
     #[test]
