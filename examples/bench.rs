@@ -1,0 +1,621 @@
+//! `make bench`: baton's figures, each next to a peer measured in the same run, against a
+//! redis-server of its own. Candidates are separate processes (this executable re-executed in
+//! candidate mode); their event timestamps are CLOCK_MONOTONIC, comparable across processes.
+//!
+//! Measures: graceful handover (leader closes -> grant in another process) next to two store
+//! round trips; takeover after SIGKILL as the delay past the lease's expiry; store requests of
+//! idle followers per lease period; the cost of `is_leader()` next to `Instant::now()`; CPU and
+//! RSS of one process holding or following 1,000 elections.
+
+#[allow(dead_code)]
+mod common;
+
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton::Election;
+use common::fleet::{Fleet, Store};
+use common::{fmt_dur, fmt_ms, mono_ns, ms_between, percentile};
+
+const HANDOVER_ROUNDS: usize = 50;
+const PINGS_PER_ROUND: usize = 20;
+const TAKEOVER_ROUNDS: usize = 20;
+const TAKEOVER_TTL: Duration = Duration::from_millis(500);
+const IDLE_FOLLOWERS: usize = 10;
+const IDLE_TTL: Duration = Duration::from_secs(1);
+const IDLE_PERIODS: u32 = 8;
+/// Printed as "1,000" in the table.
+const MANY: usize = 1000;
+const MANY_WINDOW: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(30);
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--candidate") {
+        common::candidate::main(&args[2..]);
+    }
+    common::fleet::clean_up_on_interrupt();
+    if let Err(e) = run() {
+        eprintln!("bench failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Progress goes to stderr, the table to stdout.
+fn progress(msg: &str) {
+    eprintln!("  .. {msg}");
+}
+
+fn run() -> Result<(), String> {
+    let started = Instant::now();
+    let store = Store::start(false);
+    let url = store.url.clone();
+    let mut plain = redis::Client::open(url.as_str())
+        .and_then(|c| c.get_connection())
+        .map_err(|e| format!("plain redis client: {e}"))?;
+    println!(
+        "baton {} bench: redis-server {} on 127.0.0.1, {} CPUs, load average {} at start",
+        baton::VERSION,
+        store.version().unwrap_or_default(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    );
+
+    progress(&format!(
+        "graceful handover, {HANDOVER_ROUNDS} rounds, with {PINGS_PER_ROUND} PINGs each"
+    ));
+    let (handover, pings) = handover(&url, &mut plain)?;
+    progress(&format!(
+        "takeover after SIGKILL, {TAKEOVER_ROUNDS} rounds, ttl {}",
+        fmt_dur(TAKEOVER_TTL)
+    ));
+    let takeover = takeover(&url, &mut plain)?;
+    progress(&format!(
+        "{IDLE_FOLLOWERS} idle followers over {IDLE_PERIODS} lease periods of {}",
+        fmt_dur(IDLE_TTL)
+    ));
+    let idle = idle_followers(&store, &url, &mut plain)?;
+    progress("is_leader() and Instant::now() in tight loops");
+    let check = is_leader_cost(&url)?;
+    progress(&format!(
+        "one process holding and one following {MANY} elections, over {}s",
+        MANY_WINDOW.as_secs()
+    ));
+    let many = many_elections(&url)?;
+
+    let rtt2 = 2.0 * percentile(&pings, 0.5);
+    let (h50, h99) = (percentile(&handover, 0.5), percentile(&handover, 0.99));
+    let (t50, t99) = (percentile(&takeover, 0.5), percentile(&takeover, 0.99));
+    let mut table = Table::default();
+    table.row(
+        &format!("graceful handover ({} rounds)", handover.len()),
+        format!("p50 {}  p99 {}", fmt_ms(h50), fmt_ms(h99)),
+        format!("2 x PING p50 = {}", fmt_ms(rtt2)),
+        format!("{:.1}x", h50 / rtt2),
+        "p99 < 10 ms",
+        h99 < 10.0,
+    );
+    table.row(
+        &format!(
+            "takeover past lease expiry ({}, ttl {})",
+            takeover.len(),
+            fmt_dur(TAKEOVER_TTL)
+        ),
+        format!("p50 {}  p99 {}", fmt_ms(t50), fmt_ms(t99)),
+        "expiry itself = 0 (limit)".into(),
+        "-".into(),
+        "p99 < 50 ms",
+        t99 < 50.0,
+    );
+    table.row(
+        &format!("idle follower requests per lease period (k={IDLE_FOLLOWERS})"),
+        format!("{:.2}", idle.per_follower),
+        format!("leader renewals {:.2}", idle.leader),
+        format!("{:.2}x", idle.per_follower / idle.leader),
+        "< 2",
+        idle.per_follower < 2.0,
+    );
+    table.row(
+        "is_leader() per call, leading",
+        format!("{:.1} ns", check.leading),
+        format!("Instant::now() {:.1} ns", check.instant),
+        format!(
+            "{:.2}x (+{:.1} ns)",
+            check.leading / check.instant,
+            check.leading - check.instant
+        ),
+        "< 50 ns",
+        check.leading < 50.0,
+    );
+    table.row(
+        "is_leader() per call, following",
+        format!("{:.1} ns", check.following),
+        format!("Instant::now() {:.1} ns", check.instant),
+        format!("{:.2}x", check.following / check.instant),
+        "< 50 ns",
+        check.following < 50.0,
+    );
+    for (what, p) in [("holding", &many.holder), ("following", &many.follower)] {
+        table.row(
+            &format!("1,000 elections {what}: CPU, RSS"),
+            format!("{:.2}% of a core, {} MiB", p.cpu_percent, mib(p.rss_kib)),
+            format!("1 election: {} MiB RSS", mib(idle.single_rss_kib)),
+            "-".into(),
+            "CPU < 5% of a core",
+            p.cpu_percent < 5.0,
+        );
+    }
+    println!();
+    table.print();
+    println!(
+        "\nMeasured in {:.0}s. Percentiles are nearest-rank (p99 of 50 samples is the largest).",
+        started.elapsed().as_secs_f64()
+    );
+    if !table.all_pass {
+        println!(
+            "Some targets were missed on this run; see docs/demo-bench.md for how to read them."
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Starts candidate `name` and returns its candidate id.
+fn start(fleet: &mut Fleet, name: &str, extra: &[&str]) -> Result<String, String> {
+    fleet.spawn(name, extra)?;
+    let ev = fleet.wait_for(&format!("{name} to start"), WAIT, |e| {
+        e.is("started") && e.who == name
+    })?;
+    Ok(ev.str("candidate_id").to_string())
+}
+
+/// Waits until candidate `name` has seen the candidate with id `leader` lead.
+fn sees(fleet: &mut Fleet, name: &str, leader: &str) -> Result<(), String> {
+    fleet
+        .wait_for(&format!("{name} to see the leader"), WAIT, |e| {
+            e.is("leader") && e.who == name && e.str("leader") == leader
+        })
+        .map(|_| ())
+}
+
+fn ping_ms(plain: &mut redis::Connection) -> Result<f64, String> {
+    let t0 = mono_ns();
+    let _: String = redis::cmd("PING")
+        .query(plain)
+        .map_err(|e| format!("PING: {e}"))?;
+    Ok(ms_between(t0, mono_ns()))
+}
+
+/// Leader process closes (SIGTERM -> `closing` line, then release) -> `granted` line in the
+/// follower process. The closed leader is replaced by a fresh follower each round.
+fn handover(url: &str, plain: &mut redis::Connection) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let mut fleet = Fleet::new(url, "bench-handover", Duration::from_secs(5))?;
+    let mut leader = ("c0".to_string(), start(&mut fleet, "c0", &[])?);
+    fleet.wait_for("c0 to lead", WAIT, |e| e.is("granted") && e.who == "c0")?;
+    let mut follower = ("c1".to_string(), start(&mut fleet, "c1", &[])?);
+    sees(&mut fleet, "c1", &leader.1)?;
+    let (mut samples, mut pings) = (Vec::new(), Vec::new());
+    for round in 0..HANDOVER_ROUNDS {
+        for _ in 0..PINGS_PER_ROUND {
+            pings.push(ping_ms(plain)?);
+        }
+        fleet.clear();
+        fleet.signal(&leader.0, libc::SIGTERM)?;
+        let closing = fleet.wait_for("closing", WAIT, |e| e.is("closing") && e.who == leader.0)?;
+        let granted = fleet.wait_for("the handover", WAIT, |e| {
+            e.is("granted") && e.who == follower.0
+        })?;
+        samples.push(ms_between(closing.t, granted.t));
+        fleet.reap(&leader.0, Duration::from_secs(5))?;
+        let name = format!("c{}", round + 2);
+        let id = start(&mut fleet, &name, &[])?;
+        sees(&mut fleet, &name, &follower.1)?;
+        leader = std::mem::replace(&mut follower, (name, id));
+    }
+    fleet.stop_all();
+    Ok((samples, pings))
+}
+
+/// SIGKILL the leader (and reap it, so no renewal can follow), read the lease's PTTL, and time
+/// the next grant against the expiry: `read instant + PTTL`. Redis counts a key expired only
+/// once its millisecond clock has passed the expiry, so this may charge up to 1 ms of the
+/// store's rounding to baton, never the reverse.
+fn takeover(url: &str, plain: &mut redis::Connection) -> Result<Vec<f64>, String> {
+    let election = "bench-takeover";
+    let lease = format!("baton:{{{election}}}:lease");
+    let mut fleet = Fleet::new(url, election, TAKEOVER_TTL)?;
+    let mut ids = std::collections::HashMap::new();
+    ids.insert("t0".to_string(), start(&mut fleet, "t0", &[])?);
+    let first = fleet.wait_for("t0 to lead", WAIT, |e| e.is("granted"))?;
+    let (mut token, mut leader) = (first.u64("token"), first.who);
+    let mut followers = Vec::new();
+    for name in ["t1", "t2"] {
+        ids.insert(name.to_string(), start(&mut fleet, name, &[])?);
+        sees(&mut fleet, name, &ids[&leader])?;
+        followers.push(name.to_string());
+    }
+    let mut samples = Vec::new();
+    for round in 0..TAKEOVER_ROUNDS {
+        // Kill at a random point of the renewal cycle.
+        std::thread::sleep((TAKEOVER_TTL / 3).mul_f64(fastrand::f64()));
+        fleet.clear();
+        fleet.kill(&leader)?;
+        let t0 = mono_ns();
+        let pttl: i64 = redis::cmd("PTTL")
+            .arg(&lease)
+            .query(plain)
+            .map_err(|e| format!("PTTL: {e}"))?;
+        let t1 = mono_ns();
+        if pttl < 0 {
+            return Err(format!(
+                "the lease was gone right after the kill (PTTL {pttl})"
+            ));
+        }
+        let expiry = t0 / 2 + t1 / 2 + pttl as u64 * 1_000_000;
+        let next = fleet.wait_for("a takeover", WAIT, |e| e.is("granted"))?;
+        if next.u64("token") <= token {
+            return Err(format!(
+                "token did not increase: {} after {token}",
+                next.u64("token")
+            ));
+        }
+        samples.push(ms_between(expiry, next.t));
+        token = next.u64("token");
+        followers.retain(|f| *f != next.who);
+        for f in &followers {
+            sees(&mut fleet, f, &ids[&next.who])?;
+        }
+        let name = format!("t{}", round + 3);
+        ids.insert(name.clone(), start(&mut fleet, &name, &[])?);
+        sees(&mut fleet, &name, &ids[&next.who])?;
+        followers.push(name);
+        leader = next.who;
+    }
+    fleet.stop_all();
+    Ok(samples)
+}
+
+struct Idle {
+    per_follower: f64,
+    leader: f64,
+    single_rss_kib: u64,
+}
+
+/// One leader process and one process with `IDLE_FOLLOWERS` followers of the same election;
+/// every request each connection sends is counted with MONITOR over whole lease periods.
+fn idle_followers(store: &Store, url: &str, plain: &mut redis::Connection) -> Result<Idle, String> {
+    let server = store
+        .server
+        .as_ref()
+        .ok_or("the bench needs its own server")?;
+    let monitor = Monitor::start(server.port())?;
+    let mut fleet = Fleet::new(url, "bench-idle", IDLE_TTL)?;
+    let before = clients(plain)?;
+    start(&mut fleet, "leader", &[])?;
+    fleet.wait_for("the leader", WAIT, |e| e.is("granted"))?;
+    let with_leader = clients(plain)?;
+    let count = IDLE_FOLLOWERS.to_string();
+    fleet.spawn("followers", &["--count", &count])?;
+    let ready = fleet.wait_for("followers ready", WAIT, |e| e.is("ready"))?;
+    if ready.u64("following") != IDLE_FOLLOWERS as u64 {
+        return Err(format!("followers not ready: {}", ready.data));
+    }
+    let with_followers = clients(plain)?;
+    let leader_addrs: HashSet<String> = with_leader.difference(&before).cloned().collect();
+    let follower_addrs: HashSet<String> =
+        with_followers.difference(&with_leader).cloned().collect();
+
+    let from = server_time(plain)?;
+    std::thread::sleep(IDLE_TTL * IDLE_PERIODS);
+    let to = server_time(plain)?;
+    let single_rss_kib = fleet.pid("leader").map_or(0, |p| proc_usage(p).1);
+    let lines = monitor.stop();
+    fleet.stop_all();
+
+    let window = lines.iter().filter(|(ts, _)| *ts >= from && *ts <= to);
+    let (mut by_leader, mut by_followers) = (0usize, 0usize);
+    for (_, addr) in window {
+        if leader_addrs.contains(addr) {
+            by_leader += 1;
+        } else if follower_addrs.contains(addr) {
+            by_followers += 1;
+        }
+    }
+    let periods = (to - from) / IDLE_TTL.as_secs_f64();
+    Ok(Idle {
+        per_follower: by_followers as f64 / IDLE_FOLLOWERS as f64 / periods,
+        leader: by_leader as f64 / periods,
+        single_rss_kib,
+    })
+}
+
+/// Addresses of the server's client connections.
+fn clients(plain: &mut redis::Connection) -> Result<HashSet<String>, String> {
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(plain)
+        .map_err(|e| format!("CLIENT LIST: {e}"))?;
+    Ok(list
+        .lines()
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("addr=")))
+        .map(String::from)
+        .collect())
+}
+
+/// The server's clock, in seconds (the time base of MONITOR lines).
+fn server_time(plain: &mut redis::Connection) -> Result<f64, String> {
+    let (s, us): (u64, u64) = redis::cmd("TIME")
+        .query(plain)
+        .map_err(|e| format!("TIME: {e}"))?;
+    Ok(s as f64 + us as f64 / 1e6)
+}
+
+/// A MONITOR connection that records (server time, client address) of every request.
+struct Monitor {
+    stream: TcpStream,
+    stop: Arc<AtomicBool>,
+    reader: std::thread::JoinHandle<Vec<(f64, String)>>,
+}
+
+impl Monitor {
+    fn start(port: u16) -> Result<Monitor, String> {
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("MONITOR: {e}"))?;
+        stream
+            .write_all(b"*1\r\n$7\r\nMONITOR\r\n")
+            .map_err(|e| format!("MONITOR: {e}"))?;
+        let read = stream.try_clone().map_err(|e| e.to_string())?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let reader = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for line in BufReader::new(read).lines() {
+                let Ok(line) = line else { break };
+                if stopped.load(Ordering::Relaxed) {
+                    break;
+                }
+                // +1700000000.123456 [0 127.0.0.1:5555] "EVALSHA" ...; scripts' own calls say [0 lua].
+                let Some(rest) = line.strip_prefix('+') else {
+                    continue;
+                };
+                let Some((ts, rest)) = rest.split_once(' ') else {
+                    continue;
+                };
+                let addr = rest
+                    .strip_prefix('[')
+                    .and_then(|r| r.split_once(']'))
+                    .and_then(|(inside, _)| inside.split_whitespace().nth(1));
+                if let (Ok(ts), Some(addr)) = (ts.parse::<f64>(), addr) {
+                    seen.push((ts, addr.to_string()));
+                }
+            }
+            seen
+        });
+        Ok(Monitor {
+            stream,
+            stop,
+            reader,
+        })
+    }
+
+    fn stop(self) -> Vec<(f64, String)> {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.reader.join().unwrap_or_default()
+    }
+}
+
+struct Check {
+    leading: f64,
+    following: f64,
+    instant: f64,
+}
+
+/// Nanoseconds per call of `f` over a million calls (a few tens of milliseconds).
+fn ns_per_call(mut f: impl FnMut() -> bool) -> f64 {
+    const CALLS: u32 = 1_000_000;
+    let t = Instant::now();
+    let mut n = 0u32;
+    for _ in 0..CALLS {
+        n += black_box(f()) as u32;
+    }
+    black_box(n);
+    t.elapsed().as_nanos() as f64 / CALLS as f64
+}
+
+/// The three loops take turns, 31 short runs each, and each reports its median run: on a busy
+/// machine most short runs escape preemption, and a burst of load hits all three alike.
+fn is_leader_cost(url: &str) -> Result<Check, String> {
+    let leader = Election::builder(url, "bench-is-leader")
+        .build()
+        .map_err(|e| e.to_string())?;
+    leader
+        .wait_for_leadership(WAIT)
+        .map_err(|e| format!("is_leader bench: {e}"))?;
+    let follower = Election::builder(url, "bench-is-leader")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut runs = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..31 {
+        runs[0].push(ns_per_call(|| black_box(&leader).is_leader()));
+        runs[1].push(ns_per_call(|| black_box(&follower).is_leader()));
+        runs[2].push(ns_per_call(|| {
+            black_box(Instant::now());
+            true
+        }));
+    }
+    if !leader.is_leader() || follower.is_leader() {
+        return Err("is_leader bench: leadership moved during the loop".into());
+    }
+    let [leading, following, instant] = runs.map(|r| percentile(&r, 0.5));
+    Ok(Check {
+        leading,
+        following,
+        instant,
+    })
+}
+
+struct Usage {
+    cpu_percent: f64,
+    rss_kib: u64,
+}
+
+struct Many {
+    holder: Usage,
+    follower: Usage,
+}
+
+/// One process wins all `MANY` elections (default ttl 10s), another follows them all; both
+/// measured over the same window from /proc.
+fn many_elections(url: &str) -> Result<Many, String> {
+    let mut fleet = Fleet::new(url, "bench-many", Duration::from_secs(10))?;
+    let count = MANY.to_string();
+    for (name, want) in [("holder", "leading"), ("follower", "following")] {
+        fleet.spawn(name, &["--count", &count, "--distinct"])?;
+        let ready = fleet.wait_for(&format!("{name} ready"), Duration::from_secs(120), |e| {
+            e.is("ready") && e.who == name
+        })?;
+        if ready.u64(want) != MANY as u64 {
+            return Err(format!("{name} not ready: {}", ready.data));
+        }
+    }
+    // Let the start-up burst pass.
+    std::thread::sleep(Duration::from_secs(1));
+    let pids = [
+        fleet.pid("holder").ok_or("holder gone")?,
+        fleet.pid("follower").ok_or("follower gone")?,
+    ];
+    let t0 = Instant::now();
+    let before = pids.map(|p| proc_usage(p).0);
+    std::thread::sleep(MANY_WINDOW);
+    let after = pids.map(proc_usage);
+    let wall = t0.elapsed().as_secs_f64();
+    fleet.stop_all();
+    let usage = |i: usize| Usage {
+        cpu_percent: after[i].0.saturating_sub(before[i]) as f64 / 1e9 / wall * 100.0,
+        rss_kib: after[i].1,
+    };
+    Ok(Many {
+        holder: usage(0),
+        follower: usage(1),
+    })
+}
+
+/// (CPU time in ns, VmRSS in KiB) of a process. CPU time is the sum of its threads'
+/// `schedstat` run time (ns resolution); without schedstats, utime + stime from `stat`
+/// (clock ticks: 10 ms steps, 0.1% of a core over a 10s window).
+fn proc_usage(pid: u32) -> (u64, u64) {
+    let cpu = schedstat_ns(pid).unwrap_or_else(|| stat_ns(pid));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (cpu, rss)
+}
+
+fn schedstat_ns(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+fn stat_ns(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses: state is the 3rd field overall,
+    // utime the 14th and stime the 15th.
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    (ticks(11) + ticks(12)) * 1_000_000_000 / hz
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(String::from))
+        .unwrap_or_else(|| "?".into())
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<[String; 6]>,
+    all_pass: bool,
+}
+
+impl Table {
+    fn row(
+        &mut self,
+        measure: &str,
+        result: String,
+        peer: String,
+        ratio: String,
+        target: &str,
+        pass: bool,
+    ) {
+        if self.rows.is_empty() {
+            self.all_pass = true;
+        }
+        self.all_pass &= pass;
+        let verdict = if pass { "pass" } else { "MISS" };
+        self.rows.push([
+            measure.into(),
+            result,
+            peer,
+            ratio,
+            target.into(),
+            verdict.into(),
+        ]);
+    }
+
+    fn print(&self) {
+        let head = ["measure", "result", "peer, same run", "ratio", "target", ""];
+        let mut width = head.map(|h| h.chars().count());
+        for r in &self.rows {
+            for (w, cell) in width.iter_mut().zip(r) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &[String; 6]| {
+            let mut out = String::new();
+            for (i, (cell, w)) in cells.iter().zip(width).enumerate() {
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                out.push_str(cell);
+                out.push_str(&" ".repeat(w - cell.chars().count()));
+            }
+            println!("{}", out.trim_end());
+        };
+        line(&head.map(String::from));
+        line(&width.map(|w| "-".repeat(w)));
+        for r in &self.rows {
+            line(r);
+        }
+    }
+}
