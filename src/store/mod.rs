@@ -121,12 +121,16 @@ pub(crate) struct StoreSpec {
 impl StoreSpec {
     /// Parses `redis://...`, `rediss://...`, or a comma-separated list of cluster seeds.
     pub fn parse(url: &str) -> Result<StoreSpec, String> {
-        let seeds: Vec<String> = url
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect();
+        // A Sentinel URL lists its sentinels with commas; anything else is a list of seeds.
+        let seeds: Vec<String> = if url.trim().starts_with(redis::SENTINEL_SCHEME) {
+            vec![url.trim().to_string()]
+        } else {
+            url.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
         if seeds.is_empty() {
             return Err(
                 "is empty; set it to the Redis URL, for example redis://127.0.0.1:6379".into(),

@@ -33,6 +33,8 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     child: Option<Child>,
     extra: Vec<String>,
+    /// A sentinel's configuration file; `None` for a data node.
+    sentinel_conf: Option<String>,
 }
 
 impl RedisServer {
@@ -49,6 +51,25 @@ impl RedisServer {
             dir,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            sentinel_conf: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Starts a sentinel that monitors `master_port` as `mymaster` (quorum 2, fast failover).
+    pub fn start_sentinel(master_port: u16) -> Self {
+        let conf = format!(
+            "sentinel monitor mymaster 127.0.0.1 {master_port} 2\n\
+             sentinel down-after-milliseconds mymaster 500\n\
+             sentinel failover-timeout mymaster 2000\n"
+        );
+        let mut server = RedisServer {
+            port: free_port(),
+            dir: tempfile::tempdir().expect("temp dir for redis-server"),
+            child: None,
+            extra: Vec::new(),
+            sentinel_conf: Some(conf),
         };
         server.spawn();
         server
@@ -56,12 +77,28 @@ impl RedisServer {
 
     fn spawn(&mut self) {
         let mut cmd = Command::new(redis_server_binary());
+        if let Some(conf) = &self.sentinel_conf {
+            // Sentinel rewrites its file, so it must be a writable file of its own.
+            let path = self.dir.path().join("sentinel.conf");
+            std::fs::write(&path, conf).expect("write sentinel.conf");
+            cmd.arg(path).arg("--sentinel");
+        }
         cmd.arg("--port")
             .arg(self.port.to_string())
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--daemonize", "no", "--logfile", "redis.log"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--daemonize",
+                "no",
+                "--logfile",
+                "redis.log",
+            ])
             .arg("--dir")
             .arg(self.dir.path())
+            .args(match self.sentinel_conf {
+                None => &["--save", "", "--appendonly", "no"][..],
+                Some(_) => &[][..],
+            })
             .args(&self.extra)
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
@@ -243,6 +280,85 @@ fn slot_in(range: &str, slot: u16) -> bool {
             _ => false,
         },
         None => range.parse::<u16>() == Ok(slot),
+    }
+}
+
+/// A master, one replica and three sentinels that fail over within a few seconds.
+pub struct RedisSentinel {
+    /// The master at start.
+    pub master: RedisServer,
+    /// Its replica, promoted when the master dies.
+    pub replica: RedisServer,
+    /// Three sentinels, quorum two.
+    pub sentinels: Vec<RedisServer>,
+}
+
+impl RedisSentinel {
+    /// Starts every node and waits until the sentinels know the replica.
+    pub fn start() -> Self {
+        let master = RedisServer::start();
+        let port = master.port().to_string();
+        let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &port]);
+        let sentinels = (0..3)
+            .map(|_| RedisServer::start_sentinel(master.port()))
+            .collect();
+        let s = RedisSentinel {
+            master,
+            replica,
+            sentinels,
+        };
+        s.wait_for(|s| {
+            s.master
+                .cmd(&["INFO", "replication"])
+                .contains("connected_slaves:1")
+                && s.sentinels.iter().all(|n| {
+                    n.cmd(&["SENTINEL", "REPLICAS", "mymaster"])
+                        .contains(&s.replica.port().to_string())
+                        && n.cmd(&["SENTINEL", "MASTER", "mymaster"])
+                            .contains("num-other-sentinels\n2")
+                })
+        });
+        s
+    }
+
+    /// `redis+sentinel://` with every sentinel, for master `mymaster`.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .sentinels
+            .iter()
+            .map(|s| format!("127.0.0.1:{}", s.port()))
+            .collect();
+        format!("redis+sentinel://{}/mymaster", hosts.join(","))
+    }
+
+    /// The port the sentinels currently name as master.
+    pub fn master_port(&self) -> u16 {
+        let reply = self.sentinels[0].cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]);
+        reply
+            .lines()
+            .nth(1)
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Kills the master and waits until the sentinels promoted the replica.
+    pub fn fail_over(&mut self) {
+        self.master.kill();
+        let replica = self.replica.port();
+        self.wait_for(|s| {
+            s.master_port() == replica && s.replica.cmd(&["ROLE"]).starts_with("master")
+        });
+    }
+
+    fn wait_for(&self, ready: impl Fn(&Self) -> bool) {
+        let start = Instant::now();
+        while !ready(self) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "sentinel setup did not settle"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub(crate) fn validate_url(url: &str) -> Result<(), String> {
     let scheme = url.split_once("://").map(|(s, _)| s);
     match scheme {
         Some("redis" | "rediss") => {}
+        Some("redis+sentinel") => return sentinel::parse(url).map(|_| ()),
         Some("postgres" | "postgresql" | "zookeeper" | "zk") => {
             return Err(format!(
                 "{} is not supported yet; baton speaks Redis today: use redis://host:port",
@@ -48,10 +49,30 @@ pub(crate) fn validate_url(url: &str) -> Result<(), String> {
     })
 }
 
+mod sentinel;
+pub(crate) use sentinel::SCHEME as SENTINEL_SCHEME;
+
 #[derive(Clone)]
 enum Conn {
     Single(ConnectionManager),
+    Sentinel(Arc<sentinel::Sentinel>),
     Cluster(ClusterConnection),
+}
+
+/// The connection to use for the next request.
+enum Live {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Conn {
+    fn live(&self) -> Live {
+        match self {
+            Conn::Single(c) => Live::Single(c.clone()),
+            Conn::Sentinel(s) => Live::Single(s.manager()),
+            Conn::Cluster(c) => Live::Cluster(c.clone()),
+        }
+    }
 }
 
 type Watchers = Mutex<HashMap<String, Vec<Weak<Notify>>>>;
@@ -70,6 +91,32 @@ impl RedisStore {
     /// Connects to a standalone server or a Cluster (detected from the first seed's `HELLO`).
     pub(crate) async fn connect(spec: &StoreSpec, timeout: Duration) -> Result<Self, StoreError> {
         let (push_tx, push_rx) = mpsc::unbounded_channel::<PushInfo>();
+        let conn = if spec.seeds[0].starts_with(SENTINEL_SCHEME) {
+            let url = sentinel::parse(&spec.seeds[0]).map_err(StoreError::Refused)?;
+            let sentinel = sentinel::Sentinel::connect(&url, push_tx, timeout).await?;
+            check_version(&hello(&mut sentinel.manager()).await?)?;
+            Conn::Sentinel(Arc::new(sentinel))
+        } else {
+            Self::connect_direct(spec, push_tx, timeout).await?
+        };
+        let watchers: Arc<Watchers> = Arc::default();
+        tokio::spawn(dispatch_pushes(push_rx, Arc::downgrade(&watchers)));
+        Ok(RedisStore {
+            conn,
+            watchers,
+            acquire: Script::new(include_str!("acquire.lua")),
+            renew: Script::new(include_str!("renew.lua")),
+            release: Script::new(include_str!("release.lua")),
+            read: Script::new(include_str!("read.lua")),
+        })
+    }
+
+    /// A standalone server or a Cluster, told apart by the first seed's `HELLO`.
+    async fn connect_direct(
+        spec: &StoreSpec,
+        push_tx: mpsc::UnboundedSender<PushInfo>,
+        timeout: Duration,
+    ) -> Result<Conn, StoreError> {
         let infos = spec
             .seeds
             .iter()
@@ -100,17 +147,13 @@ impl RedisStore {
             let mut manager = ConnectionManager::new_with_config(client, config)
                 .await
                 .map_err(classify)?;
-            let hello: Value = redis::cmd("HELLO")
-                .arg(3)
-                .query_async(&mut manager)
-                .await
-                .map_err(classify)?;
+            let hello = hello(&mut manager).await?;
             check_version(&hello)?;
             if hello_field(&hello, "mode").as_deref() != Some("cluster") {
                 conn = Some(Conn::Single(manager));
             }
         }
-        let conn = match conn {
+        Ok(match conn {
             Some(c) => c,
             None => {
                 let client = redis::cluster::ClusterClientBuilder::new(infos)
@@ -123,16 +166,6 @@ impl RedisStore {
                     .map_err(classify)?;
                 Conn::Cluster(client.get_async_connection().await.map_err(classify)?)
             }
-        };
-        let watchers: Arc<Watchers> = Arc::default();
-        tokio::spawn(dispatch_pushes(push_rx, Arc::downgrade(&watchers)));
-        Ok(RedisStore {
-            conn,
-            watchers,
-            acquire: Script::new(include_str!("acquire.lua")),
-            renew: Script::new(include_str!("renew.lua")),
-            release: Script::new(include_str!("release.lua")),
-            read: Script::new(include_str!("read.lua")),
         })
     }
 
@@ -144,10 +177,22 @@ impl RedisStore {
         &self,
         inv: ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        let result = match self.conn.clone() {
-            Conn::Single(mut c) => inv.invoke_async(&mut c).await,
-            Conn::Cluster(mut c) => inv.invoke_async(&mut c).await,
+        let result = match self.conn.live() {
+            Live::Single(mut c) => inv.invoke_async(&mut c).await,
+            Live::Cluster(mut c) => inv.invoke_async(&mut c).await,
         };
+        if let (Err(e), Conn::Sentinel(s)) = (&result, &self.conn) {
+            if retryable(e) {
+                let channels = self
+                    .watchers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .keys()
+                    .cloned()
+                    .collect();
+                s.follow_master(channels).await;
+            }
+        }
         result.map_err(classify)
     }
 }
@@ -249,9 +294,9 @@ impl Store for RedisStore {
     ) -> Result<u32, StoreError> {
         let mut wait = redis::cmd("WAIT");
         wait.arg(count).arg(timeout.as_millis() as u64);
-        let acked: i64 = match self.conn.clone() {
-            Conn::Single(mut c) => wait.query_async(&mut c).await,
-            Conn::Cluster(mut c) => {
+        let acked: i64 = match self.conn.live() {
+            Live::Single(mut c) => wait.query_async(&mut c).await,
+            Live::Cluster(mut c) => {
                 let route = Route::with_key(key(scope, "lease"), SlotAddr::Master);
                 let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
                 c.route_command(wait, routing)
@@ -279,9 +324,9 @@ impl Store for RedisStore {
             watchers: Arc::downgrade(&self.watchers),
         };
         if first {
-            let subscribed = match self.conn.clone() {
-                Conn::Single(mut c) => c.subscribe(&channel).await,
-                Conn::Cluster(mut c) => c.ssubscribe(&channel).await,
+            let subscribed = match self.conn.live() {
+                Live::Single(mut c) => c.subscribe(&channel).await,
+                Live::Cluster(mut c) => c.ssubscribe(&channel).await,
             };
             subscribed.map_err(classify)?;
         }
@@ -318,9 +363,9 @@ impl Drop for WatchGuard {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 let (conn, channel) = (self.conn.clone(), std::mem::take(&mut self.channel));
                 rt.spawn(async move {
-                    let _ = match conn {
-                        Conn::Single(mut c) => c.unsubscribe(&channel).await,
-                        Conn::Cluster(mut c) => c.sunsubscribe(&channel).await,
+                    let _ = match conn.live() {
+                        Live::Single(mut c) => c.unsubscribe(&channel).await,
+                        Live::Cluster(mut c) => c.sunsubscribe(&channel).await,
                     };
                 });
             }
@@ -359,6 +404,14 @@ async fn dispatch_pushes(mut rx: mpsc::UnboundedReceiver<PushInfo>, watchers: We
     }
 }
 
+async fn hello(conn: &mut ConnectionManager) -> Result<Value, StoreError> {
+    redis::cmd("HELLO")
+        .arg(3)
+        .query_async(conn)
+        .await
+        .map_err(classify)
+}
+
 fn hello_field(hello: &Value, field: &str) -> Option<String> {
     let Value::Map(entries) = hello else {
         return None;
@@ -386,9 +439,9 @@ fn check_version(hello: &Value) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Connection trouble is worth a retry; anything the server refused is not.
-fn classify(e: RedisError) -> StoreError {
-    let retry = e.is_io_error()
+/// Connection trouble, a failover in progress, or a demoted master: worth a retry.
+fn retryable(e: &RedisError) -> bool {
+    e.is_io_error()
         || e.is_timeout()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
@@ -396,8 +449,12 @@ fn classify(e: RedisError) -> StoreError {
         || matches!(
             e.code(),
             Some("LOADING" | "TRYAGAIN" | "CLUSTERDOWN" | "MASTERDOWN" | "READONLY")
-        );
-    if retry {
+        )
+}
+
+/// Connection trouble is worth a retry; anything the server refused is not.
+fn classify(e: RedisError) -> StoreError {
+    if retryable(&e) {
         return StoreError::Unreachable(e.to_string());
     }
     if e.code() == Some("NOPERM") {
