@@ -170,8 +170,10 @@ impl Election {
             .map_err(|_| Error::Closed)?
     }
 
-    /// Stops campaigning and releases the lease if held, waking the other candidates.
-    pub fn close(self) {
+    /// Stops campaigning and releases the lease if held, waking the other candidates. Calling
+    /// it again, or using the election afterwards, is harmless: it no longer leads, `resign()`
+    /// returns [`Error::Closed`] and its events end.
+    pub fn close(&self) {
         self.control.close();
     }
 

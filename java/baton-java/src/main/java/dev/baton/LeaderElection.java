@@ -1,0 +1,493 @@
+package dev.baton;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * This process's candidacy in one named election. At most one live candidate of an election
+ * leads at a time; this one campaigns from the moment it is built until {@link #close()}.
+ *
+ * <pre>{@code
+ * try (LeaderElection election = LeaderElection.builder("redis://127.0.0.1:6379", "nightly-report")
+ *         .ttl(Duration.ofSeconds(10))
+ *         .build()) {
+ *     while (running) {
+ *         if (election.isLeader()) {
+ *             doWork(election.fencingToken().getAsLong());
+ *         }
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>All methods may be called from any thread. {@link #isLeader()}, {@link #fencingToken()} and
+ * {@link #leader()} never touch the store. {@link #resign()} and {@link #close()} block until the
+ * store confirmed the release (a couple of seconds at most when it is unreachable; the lease then
+ * expires on its own). Leases are renewed on baton's own native thread, not on any Java thread.
+ *
+ * <p>{@link #isLeader()} is true only before the lease deadline, {@code ttl * (1 - drift) - 2ms}
+ * after the winning request was sent, and is evaluated at every call: a JVM that was paused past
+ * its deadline sees {@code false} the moment it resumes. No timeout scheme survives a pause
+ * between checking and acting, so pass {@link #fencingToken()} to the resource you write to and
+ * let it refuse tokens smaller than one it has seen.
+ *
+ * <p>Keep a reference to the election while it should campaign, and close it when done: an
+ * election that becomes unreachable without being closed (and has no listeners) is closed
+ * whenever the garbage collector finds it. Unless the system property {@code baton.shutdownHook}
+ * is {@code false}, every election still open at JVM shutdown is closed then, releasing its lease
+ * for an immediate handover.
+ */
+public final class LeaderElection implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create(r -> {
+        Thread t = new Thread(r, "baton-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
+    /** How long {@link #close()} waits for listeners to receive the final revocation. */
+    private static final Duration LISTENER_DRAIN = Duration.ofSeconds(5);
+    private static final VarHandle CLOSED;
+
+    static {
+        try {
+            CLOSED = MethodHandles.lookup().findVarHandle(LeaderElection.class, "closed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * The native election. Never zeroed: another thread may be inside a call with it while
+     * {@link #close()} runs, so the memory is freed only by the Cleaner, once this object is
+     * unreachable; every call keeps {@code this} reachable until it returned.
+     */
+    private final long handle;
+    private final String name;
+    private final String candidateId;
+    private volatile boolean closed; // set once, through CLOSED
+    private final Object dispatcherLock = new Object();
+    private EventDispatcher dispatcher; // guarded by dispatcherLock
+
+    private LeaderElection(long handle, String name, String candidateId) {
+        this.handle = handle;
+        this.name = name;
+        this.candidateId = candidateId;
+        CLEANER.register(this, new Free(handle));
+    }
+
+    /** The Cleaner's action; must not refer to the election. */
+    private static final class Free implements Runnable {
+        private final long handle;
+
+        Free(long handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            Native.free(handle);
+        }
+    }
+
+    /**
+     * Starts configuring an election.
+     *
+     * @param storeUrl the store: {@code redis://[user:password@]host:port[/db]}, {@code rediss://...}
+     *     for TLS, or a comma-separated list of Redis Cluster seed URLs
+     * @param name the election's name, shared by every candidate of the election
+     * @return a builder with the defaults of baton's Rust builder
+     * @throws NullPointerException if an argument is null
+     */
+    public static Builder builder(String storeUrl, String name) {
+        return new Builder(Objects.requireNonNull(storeUrl, "storeUrl must not be null"),
+            Objects.requireNonNull(name, "name must not be null"));
+    }
+
+    /**
+     * Whether this instance leads right now. Cheap enough for every loop iteration: no store round
+     * trip, no allocation; true only before the lease deadline, evaluated at this call.
+     *
+     * @return true while leading
+     * @throws ElectionClosedException after {@link #close()}
+     */
+    public boolean isLeader() {
+        if (closed) {
+            throw closedException();
+        }
+        try {
+            return Native.isLeader(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The fencing token of the current grant, while leading. Pass it to the resource you write to:
+     * tokens of one election strictly increase across grants, so the resource can refuse writes
+     * from a leader that was replaced.
+     *
+     * @return the token, or empty when not leading
+     * @throws ElectionClosedException after {@link #close()}
+     */
+    public OptionalLong fencingToken() {
+        ensureOpen();
+        try {
+            long token = Native.token(handle);
+            return token < 0 ? OptionalLong.empty() : OptionalLong.of(token);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Who leads, as last seen in the store (this instance included), with the lease time left.
+     *
+     * @return the leader, or empty if nobody was seen leading
+     * @throws ElectionClosedException after {@link #close()}
+     */
+    public Optional<LeaderInfo> leader() {
+        ensureOpen();
+        try {
+            return Optional.ofNullable(Native.leader(handle));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Gives up leadership now (if leading) and lets the other candidates take over at once; this
+     * instance sits out one TTL before it competes again. Listeners receive
+     * {@link RevokeReason#RESIGNED}.
+     *
+     * @throws ElectionClosedException after {@link #close()}
+     * @throws BatonException if the store refused or could not be reached (the lease then
+     *     expires on its own)
+     */
+    public void resign() {
+        ensureOpen();
+        try {
+            Native.resign(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Stops campaigning and releases the lease if held, waking the other candidates so that one
+     * takes over at once. Blocks until the store confirmed the release (bounded), then until the
+     * listeners received the final revocation (up to a few seconds). Calling it again does nothing.
+     */
+    @Override
+    public void close() {
+        if (!CLOSED.compareAndSet(this, false, true)) {
+            return;
+        }
+        try {
+            Native.close(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        EventDispatcher d;
+        synchronized (dispatcherLock) {
+            d = dispatcher;
+        }
+        if (d != null && !d.isDispatcherThread()) {
+            try {
+                d.awaitFinished(LISTENER_DRAIN);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Whether {@link #close()} was called.
+     *
+     * @return true once closed
+     */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * The election's name.
+     *
+     * @return the name given to the builder
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * This instance's candidate id ({@code host:pid:nonce}), unique per election handle and
+     * process life; it is what {@link LeaderInfo#candidateId()} shows while this instance leads.
+     *
+     * @return the candidate id
+     */
+    public String candidateId() {
+        return candidateId;
+    }
+
+    /**
+     * Registers a listener. It receives callbacks on this election's event thread; if the
+     * election leads right now, its first callback is {@code granted} with the current token.
+     *
+     * @param listener the listener
+     * @throws NullPointerException if {@code listener} is null
+     * @throws ElectionClosedException after {@link #close()}
+     */
+    public void addListener(LeadershipListener listener) {
+        Objects.requireNonNull(listener, "listener must not be null");
+        ensureOpen();
+        synchronized (dispatcherLock) {
+            if (dispatcher == null) {
+                long events;
+                try {
+                    events = Native.subscribe(handle);
+                } finally {
+                    Reference.reachabilityFence(this);
+                }
+                dispatcher = new EventDispatcher(this, events);
+                dispatcher.add(listener);
+                dispatcher.start();
+            } else {
+                dispatcher.add(listener);
+            }
+        }
+    }
+
+    /**
+     * Unregisters a listener; it receives no callback that was not already under way.
+     *
+     * @param listener the listener
+     * @return whether it was registered
+     * @throws NullPointerException if {@code listener} is null
+     */
+    public boolean removeListener(LeadershipListener listener) {
+        Objects.requireNonNull(listener, "listener must not be null");
+        synchronized (dispatcherLock) {
+            return dispatcher != null && dispatcher.remove(listener);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LeaderElection[name=" + name + ", candidateId=" + candidateId
+            + (closed ? ", closed" : "") + "]";
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw closedException();
+        }
+    }
+
+    private ElectionClosedException closedException() {
+        return new ElectionClosedException("election '" + name + "' (candidate " + candidateId
+            + ") was closed; build a new LeaderElection to campaign again");
+    }
+
+    /**
+     * Configures a {@link LeaderElection}; mirrors baton's Rust builder. Every rule is checked at
+     * {@link #build()}, and every broken rule is reported at once in a
+     * {@link ConfigurationException}. Unset settings keep the Rust defaults.
+     */
+    public static final class Builder {
+        private static final long UNSET = -1;
+
+        private final String storeUrl;
+        private final String name;
+        private String keyPrefix;
+        private long ttl = UNSET;
+        private long renewInterval = UNSET;
+        private long retryInterval = UNSET;
+        private double drift = Double.NaN;
+        private boolean campaign = true;
+        private int replicas = -1;
+        private long replicasTimeout = UNSET;
+        private long connectTimeout = UNSET;
+        private final List<LeadershipListener> listeners = new ArrayList<>();
+
+        private Builder(String storeUrl, String name) {
+            this.storeUrl = storeUrl;
+            this.name = name;
+        }
+
+        /**
+         * How long a lease lives in the store without renewal; a dead leader is replaced this
+         * long after its last renewal. Between 100ms and 24h. Default: 10s.
+         *
+         * @param ttl the lease time-to-live
+         * @return this builder
+         */
+        public Builder ttl(Duration ttl) {
+            this.ttl = nanos(ttl, "ttl");
+            return this;
+        }
+
+        /**
+         * How often the leader renews its lease; must be shorter than the lease it may trust
+         * ({@code ttl * (1 - drift) - 2ms}). Default: a third of the TTL.
+         *
+         * @param interval the renewal interval
+         * @return this builder
+         */
+        public Builder renewInterval(Duration interval) {
+            this.renewInterval = nanos(interval, "renewInterval");
+            return this;
+        }
+
+        /**
+         * Pause between retries of a failed renewal, and the base of followers' backoff; must be
+         * shorter than the renewal interval. Default: a twentieth of the TTL.
+         *
+         * @param interval the retry interval
+         * @return this builder
+         */
+        public Builder retryInterval(Duration interval) {
+            this.retryInterval = nanos(interval, "retryInterval");
+            return this;
+        }
+
+        /**
+         * The tolerated difference in clock <em>rate</em> between hosts and the store, as a
+         * fraction: a leader trusts its lease for {@code ttl * (1 - drift)}. Between 0 and 0.5.
+         * Default: 0.01 (1%).
+         *
+         * @param drift the fraction
+         * @return this builder
+         * @throws IllegalArgumentException if {@code drift} is NaN
+         */
+        public Builder drift(double drift) {
+            if (Double.isNaN(drift)) {
+                throw new IllegalArgumentException("drift must be a number between 0 and 0.5, got NaN");
+            }
+            this.drift = drift;
+            return this;
+        }
+
+        /**
+         * Prefix of every key and channel baton uses in the store. Default: {@code baton:}.
+         *
+         * @param prefix the prefix
+         * @return this builder
+         */
+        public Builder keyPrefix(String prefix) {
+            this.keyPrefix = Objects.requireNonNull(prefix, "keyPrefix must not be null");
+            return this;
+        }
+
+        /**
+         * Whether this instance competes for leadership; {@code false} only watches who leads.
+         * Default: true.
+         *
+         * @param campaign whether to campaign
+         * @return this builder
+         */
+        public Builder campaign(boolean campaign) {
+            this.campaign = campaign;
+            return this;
+        }
+
+        /**
+         * Waits for {@code count} replicas to acknowledge a grant (Redis {@code WAIT}, up to
+         * {@code timeout}) before reporting it; a grant fewer replicas saw is released and
+         * retried. Default: off.
+         *
+         * @param count replicas that must acknowledge
+         * @param timeout how long to wait for them
+         * @return this builder
+         * @throws IllegalArgumentException if {@code count} is negative
+         */
+        public Builder waitForReplicas(int count, Duration timeout) {
+            if (count < 0) {
+                throw new IllegalArgumentException("waitForReplicas count must not be negative, got " + count);
+            }
+            this.replicasTimeout = nanos(timeout, "waitForReplicas timeout");
+            this.replicas = count;
+            return this;
+        }
+
+        /**
+         * How long {@link #build()} waits for the first connection to the store. Default: 5s.
+         *
+         * @param timeout the connect timeout
+         * @return this builder
+         */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = nanos(timeout, "connectTimeout");
+            return this;
+        }
+
+        /**
+         * Registers a listener from the start, as {@link LeaderElection#addListener} would.
+         *
+         * @param listener the listener
+         * @return this builder
+         */
+        public Builder listener(LeadershipListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+            return this;
+        }
+
+        /**
+         * Validates the configuration, connects to the store (sharing the connection with this
+         * JVM's other elections on the same store) and starts campaigning.
+         *
+         * @return the running election; close it to release leadership
+         * @throws ConfigurationException if any rule is broken (all are reported)
+         * @throws StoreUnreachableException if the store cannot be reached within the connect timeout
+         * @throws NativeLibraryException if baton's native library cannot be loaded
+         */
+        public LeaderElection build() {
+            NativeLoader.load();
+            long handle = Native.open(storeUrl, name, keyPrefix, ttl, renewInterval, retryInterval,
+                drift, campaign, replicas, replicasTimeout, connectTimeout);
+            String candidateId;
+            try {
+                candidateId = Native.candidateId(handle);
+            } catch (RuntimeException e) {
+                Native.close(handle);
+                Native.free(handle);
+                throw e;
+            }
+            LeaderElection election = new LeaderElection(handle, name, candidateId);
+            for (LeadershipListener l : listeners) {
+                election.addListener(l);
+            }
+            return election;
+        }
+
+        /**
+         * Reads who leads right now, straight from the store, without campaigning.
+         *
+         * @return the leader, or empty if nobody leads
+         * @throws ConfigurationException if any rule is broken
+         * @throws StoreUnreachableException if the store cannot be reached
+         * @throws NativeLibraryException if baton's native library cannot be loaded
+         */
+        public Optional<LeaderInfo> currentLeader() {
+            NativeLoader.load();
+            return Optional.ofNullable(Native.currentLeader(storeUrl, name, keyPrefix, ttl, renewInterval,
+                retryInterval, drift, campaign, replicas, replicasTimeout, connectTimeout));
+        }
+
+        private static long nanos(Duration d, String setting) {
+            Objects.requireNonNull(d, setting + " must not be null");
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(setting + " must not be negative, got " + d);
+            }
+            try {
+                return d.toNanos();
+            } catch (ArithmeticException tooLong) {
+                return Long.MAX_VALUE; // beyond any allowed value; validation reports it
+            }
+        }
+    }
+}
