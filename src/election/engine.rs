@@ -16,7 +16,7 @@ use super::events::RevokeReason;
 use super::shared::Shared;
 use crate::clock;
 use crate::config::{Replicas, Timing};
-use crate::store::{Acquire, Scope, Store, StoreError, Watch};
+use crate::store::{Acquire, Holder, Scope, Store, StoreError, Watch};
 use crate::Error;
 
 /// Longest a close or resign waits for its release request.
@@ -43,6 +43,13 @@ struct Lead {
     deadline: Instant,
     renew_at: Instant,
     failing: bool,
+}
+
+/// What one request found.
+enum Seen {
+    Granted { token: u64, since_ms: u64 },
+    Held(Holder),
+    Vacant,
 }
 
 enum Next {
@@ -108,38 +115,14 @@ impl Engine {
                     .and_then(Result::ok);
             }
             let sent = Instant::now();
-            let attempt = if self.campaign {
-                timeout(
-                    self.timing.ttl,
-                    self.store
-                        .acquire(&self.scope, &self.shared.candidate, self.timing.ttl),
-                )
-                .await
-            } else {
-                timeout(self.timing.ttl, self.store.read(&self.scope))
-                    .await
-                    .map(|r| {
-                        r.map(|h| {
-                            h.map_or(
-                                Acquire::Granted {
-                                    token: 0,
-                                    since_ms: 0,
-                                },
-                                Acquire::Held,
-                            )
-                        })
-                    })
-            };
-            match attempt
-                .unwrap_or_else(|_| Err(StoreError::Unreachable("request timed out".into())))
-            {
-                Ok(Acquire::Granted { .. }) if !self.campaign => {
-                    // An observer reads "nobody leads" as a grant-shaped reply.
+            let attempt = self.attempt().await;
+            match attempt {
+                Ok(Seen::Vacant) => {
                     failures = 0;
                     self.shared.observe(None);
                     wake = Instant::now() + self.timing.renew_interval;
                 }
-                Ok(Acquire::Granted { token, since_ms }) => {
+                Ok(Seen::Granted { token, since_ms }) => {
                     let deadline = sent + self.timing.lease_span();
                     if self.replicas_missed().await || Instant::now() >= deadline {
                         // Not trustworthy: give the lease back and try again later.
@@ -158,7 +141,7 @@ impl Engine {
                         failing: false,
                     });
                 }
-                Ok(Acquire::Held(holder)) => {
+                Ok(Seen::Held(holder)) => {
                     failures = 0;
                     // A lease without expiry (set by hand) is checked again once per ttl.
                     let wait = holder
@@ -175,6 +158,26 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// One request: a candidate tries to acquire, an observer only reads.
+    async fn attempt(&self) -> Result<Seen, StoreError> {
+        let ttl = self.timing.ttl;
+        let seen = if self.campaign {
+            let acquire = self.store.acquire(&self.scope, &self.shared.candidate, ttl);
+            timeout(ttl, acquire).await.map(|r| {
+                r.map(|a| match a {
+                    Acquire::Granted { token, since_ms } => Seen::Granted { token, since_ms },
+                    Acquire::Held(h) => Seen::Held(h),
+                })
+            })
+        } else {
+            let read = self.store.read(&self.scope);
+            timeout(ttl, read)
+                .await
+                .map(|r| r.map(|h| h.map_or(Seen::Vacant, Seen::Held)))
+        };
+        seen.unwrap_or_else(|_| Err(StoreError::Unreachable("request timed out".into())))
     }
 
     async fn replicas_missed(&self) -> bool {
