@@ -137,16 +137,10 @@ impl RedisStore {
         let mut conn = None;
         if infos.len() == 1 {
             let client = redis::Client::open(infos[0].clone()).map_err(classify)?;
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(timeout))
-                .set_response_timeout(None)
-                .set_number_of_retries(1)
-                .set_max_delay(Duration::from_millis(500))
-                .set_push_sender(push_tx.clone())
-                .set_automatic_resubscription();
-            let mut manager = ConnectionManager::new_with_config(client, config)
-                .await
-                .map_err(classify)?;
+            let mut manager =
+                ConnectionManager::new_with_config(client, manager_config(&push_tx, timeout))
+                    .await
+                    .map_err(classify)?;
             let hello = hello(&mut manager).await?;
             check_version(&hello)?;
             if hello_field(&hello, "mode").as_deref() != Some("cluster") {
@@ -402,6 +396,20 @@ async fn dispatch_pushes(mut rx: mpsc::UnboundedReceiver<PushInfo>, watchers: We
             _ => {}
         }
     }
+}
+
+/// One reconnecting connection to one node, re-subscribing after each reconnect.
+fn manager_config(
+    push: &mpsc::UnboundedSender<PushInfo>,
+    timeout: Duration,
+) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(None)
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(500))
+        .set_push_sender(push.clone())
+        .set_automatic_resubscription()
 }
 
 async fn hello(conn: &mut ConnectionManager) -> Result<Value, StoreError> {

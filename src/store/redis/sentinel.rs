@@ -7,13 +7,13 @@
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{ConnectionAddr, ProtocolVersion, PushInfo};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::classify;
+use super::{classify, manager_config};
 use crate::store::StoreError;
 
 /// How often a burst of errors may re-ask the sentinels.
@@ -172,13 +172,7 @@ async fn open_master(
 ) -> Result<(String, ConnectionManager), StoreError> {
     let master = client.async_get_client().await.map_err(classify)?;
     let addr = master.get_connection_info().addr().to_string();
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_number_of_retries(1)
-        .set_max_delay(Duration::from_millis(500))
-        .set_push_sender(push.clone())
-        .set_automatic_resubscription();
-    let manager = ConnectionManager::new_with_config(master, config)
+    let manager = ConnectionManager::new_with_config(master, manager_config(push, timeout))
         .await
         .map_err(classify)?;
     Ok((addr, manager))
