@@ -7,6 +7,7 @@
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
+use percent_encoding::percent_decode_str;
 use redis::aio::ConnectionManager;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{ConnectionAddr, ProtocolVersion, PushInfo};
@@ -44,10 +45,17 @@ pub(crate) fn parse(url: &str) -> Result<SentinelUrl, String> {
         Some((auth, rest)) => (Some(auth), rest),
         None => (None, rest),
     };
+    // Percent-encoded, as in redis:// URLs, so that ':' and '@' can appear in credentials.
+    let decode = |s: &str| {
+        percent_decode_str(s)
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| bad("has credentials that are not UTF-8 once percent-decoded"))
+    };
     let (username, password) = match auth.map(|a| a.split_once(':').unwrap_or(("", a))) {
         Some((user, pass)) => (
-            (!user.is_empty()).then(|| user.to_string()),
-            Some(pass.to_string()),
+            Some(decode(user)?).filter(|u| !u.is_empty()),
+            Some(decode(pass)?),
         ),
         None => (None, None),
     };
@@ -190,6 +198,11 @@ mod tests {
         assert_eq!(
             (u.username.as_deref(), u.password.as_deref()),
             (Some("u"), Some("pw"))
+        );
+        let u = parse("redis+sentinel://a%3Ab:p%40w@s1/m").unwrap();
+        assert_eq!(
+            (u.username.as_deref(), u.password.as_deref()),
+            (Some("a:b"), Some("p@w"))
         );
         let u = parse("redis+sentinel://:pw@s1/m").unwrap();
         assert_eq!(
