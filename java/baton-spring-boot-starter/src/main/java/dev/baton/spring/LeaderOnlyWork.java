@@ -1,0 +1,90 @@
+package dev.baton.spring;
+
+import dev.baton.LeaderElection;
+import dev.baton.RevokeReason;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.springframework.context.Lifecycle;
+
+/**
+ * What the application marked {@code @ConditionalOnLeader}: the elections it names, its
+ * leader-only lifecycle beans, and the leader-only methods running right now. Shared by the
+ * bean post-processor (which finds them), the interceptor and {@link BatonLifecycle}.
+ */
+final class LeaderOnlyWork {
+    /** A leader-only lifecycle bean: {@code bean} is the proxy the context holds. */
+    record LifecycleBean(String beanName, Lifecycle bean, String election) {}
+
+    private final Set<String> elections = new LinkedHashSet<>(); // guarded by this
+    private final List<LifecycleBean> lifecycleBeans = new CopyOnWriteArrayList<>();
+    private final Set<LeaderContext> running = new LinkedHashSet<>(); // guarded by this
+    private volatile boolean accepting = true;
+
+    synchronized void referenceElection(String name) {
+        elections.add(name);
+    }
+
+    synchronized List<String> referencedElections() {
+        return new ArrayList<>(elections);
+    }
+
+    void addLifecycleBean(LifecycleBean bean) {
+        lifecycleBeans.add(bean);
+    }
+
+    List<LifecycleBean> lifecycleBeans() {
+        return lifecycleBeans;
+    }
+
+    /** Whether new leader-only invocations may start (false while shutting down). */
+    boolean isAccepting() {
+        return accepting;
+    }
+
+    void setAccepting(boolean accepting) {
+        this.accepting = accepting;
+    }
+
+    synchronized void started(LeaderContext context) {
+        running.add(context);
+    }
+
+    synchronized void finished(LeaderContext context) {
+        running.remove(context);
+        if (running.isEmpty()) {
+            notifyAll();
+        }
+    }
+
+    /** Marks (and optionally interrupts) every method running under {@code token} of {@code election}. */
+    synchronized int revoke(LeaderElection election, long token, RevokeReason reason, boolean interrupt) {
+        int interrupted = 0;
+        for (LeaderContext c : running) {
+            if (c.election() == election && c.revoke(token, reason, interrupt)) {
+                interrupted++;
+            }
+        }
+        return interrupted;
+    }
+
+    /**
+     * Waits until no leader-only method runs, at most {@code timeout}.
+     *
+     * @return how many still run
+     */
+    synchronized int awaitIdle(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!running.isEmpty()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            wait(Math.max(1, left / 1_000_000));
+        }
+        return running.size();
+    }
+}
