@@ -84,10 +84,11 @@ impl Engine {
         max.mul_f64(fastrand::f64())
     }
 
-    /// Exponential backoff from `retry_interval`, capped at `ttl`, with jitter.
+    /// Exponential backoff from `retry_interval` with jitter, capped at `renew_interval`: a
+    /// store that comes back is found within a third of a lease, not a whole one.
     fn backoff(&self, failures: u32) -> Duration {
         let base = self.timing.retry_interval * 2u32.pow(failures.saturating_sub(1).min(6));
-        base.min(self.timing.ttl)
+        base.min(self.timing.renew_interval)
             .mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 

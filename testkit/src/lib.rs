@@ -198,6 +198,9 @@ impl RedisCluster {
                     "nodes.conf",
                     "--cluster-node-timeout",
                     "2000",
+                    // Replicas sync at once, so a master can fail over right after start.
+                    "--repl-diskless-sync-delay",
+                    "0",
                 ])
             })
             .collect();
@@ -223,13 +226,18 @@ impl RedisCluster {
         cluster
     }
 
-    /// Waits until every node reports `cluster_state:ok` and agrees on all slots.
+    /// Waits until every node reports `cluster_state:ok`, agrees on all slots, and every
+    /// replica's link to its master is up (so that a master can be failed over).
     pub fn wait_until_ok(&self) {
         let start = Instant::now();
         loop {
             let ok = self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
                 let info = n.cmd(&["CLUSTER", "INFO"]);
-                info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")
+                let replication = n.cmd(&["INFO", "replication"]);
+                info.contains("cluster_state:ok")
+                    && info.contains("cluster_slots_ok:16384")
+                    && (replication.contains("role:master")
+                        || replication.contains("master_link_status:up"))
             });
             if ok {
                 return;

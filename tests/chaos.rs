@@ -1,0 +1,64 @@
+//! The short chaos run (about two minutes): one fixed seed and one random seed, each through
+//! a standalone phase and a Cluster phase, checked by the safety checker. The long run is
+//! `make chaos` (examples/chaos.rs); docs/chaos.md explains both and the summary.
+//!
+//! The candidates are this test binary again: the harness starts it with only
+//! `chaos_candidate_entry` selected and the candidate's configuration in its environment.
+//! Set `BATON_CHAOS_SEED` to replay one seed here.
+
+#[path = "chaos/mod.rs"]
+mod chaos;
+
+use std::process::Command;
+
+use chaos::{candidate, checker, harness};
+
+/// A seed whose schedule covers every fault kind in the short run.
+const FIXED_SEED: u64 = 20_261_125;
+
+fn launcher() -> Command {
+    let mut cmd = Command::new(std::env::current_exe().expect("the test binary's path"));
+    cmd.args([
+        "--exact",
+        "chaos_candidate_entry",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    cmd
+}
+
+/// Candidate mode: runs only when the harness started this binary as a candidate.
+#[test]
+fn chaos_candidate_entry() {
+    candidate::run_if_requested();
+}
+
+#[test]
+fn chaos_short_run() {
+    if std::env::var_os(candidate::ENV).is_some() {
+        return;
+    }
+    let seeds = match std::env::var("BATON_CHAOS_SEED") {
+        Ok(s) => vec![s.parse().expect("BATON_CHAOS_SEED must be a number")],
+        Err(_) => vec![FIXED_SEED, fastrand::u64(..)],
+    };
+    harness::say(&format!("chaos short run: seeds {seeds:?}"));
+    let mut failed = Vec::new();
+    for seed in seeds {
+        let mut cfg = harness::Config::new(seed, launcher);
+        cfg.verbose = std::env::var_os("BATON_CHAOS_VERBOSE").is_some();
+        let phases = harness::run(&cfg);
+        let summary = checker::check(&cfg, &phases);
+        harness::say(&summary.render(&cfg));
+        if !summary.passed() {
+            checker::save_timeline(seed, &phases);
+            failed.push(seed);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "the chaos checker failed for seeds {failed:?}; replay one with \
+         BATON_CHAOS_SEED=<seed> cargo test --release --test chaos, or \
+         cargo run --release --example chaos -- --seed <seed> --duration 54s"
+    );
+}

@@ -1,0 +1,586 @@
+//! The checks over a run's recorded history, and the summary table.
+//!
+//! Recorded intervals are conservative in the direction of each check:
+//! - overlaps use the part of a grant the process *surely* believed it led: from the clock
+//!   read after its first true sample to the clock read before its last recorded true sample
+//!   (a SIGKILLed leader's last record is at most one tick, ~1ms, before its death), so a
+//!   reported overlap is real; one shorter than a sample period plus a tick can be missed;
+//! - gaps use every instant a process *may* have believed it led, so a reported gap is real.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::faults::{Fault, Kind};
+use super::harness::{Config, PhaseResult};
+use super::history::Grant;
+
+/// Everything the checker found over one run (all phases).
+#[derive(Default)]
+pub struct Summary {
+    pub phases: Vec<String>,
+    pub faults: BTreeMap<Kind, KindStats>,
+    pub grants: usize,
+    pub violations: Vec<String>,
+    pub notes: Vec<String>,
+    pub overlaps_safe: usize,
+    pub overlaps_loss: usize,
+    pub longest_loss: Option<(u64, Kind)>,
+    pub pauses_leading: usize,
+    pub pauses_checked_false: usize,
+    pub writes_accepted: u64,
+    pub writes_rejected: u64,
+    pub conflicts: u64,
+    pub rejected_example: Option<String>,
+    pub stale_accepted: usize,
+    pub stale_accepted_loss: usize,
+    pub longest_gap: u64,
+    pub longest_gap_excess: u64,
+}
+
+#[derive(Default)]
+pub struct KindStats {
+    pub injected: usize,
+    pub on_leader: usize,
+    /// Leaderless gap that followed the fault, per takeover.
+    pub gaps: Vec<u64>,
+    /// New leader's first sample minus the old leader's last trusted deadline.
+    pub past_deadline: Vec<u64>,
+    pub overlaps: usize,
+    pub longest_overlap: u64,
+}
+
+impl Summary {
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    pub fn total_faults(&self) -> usize {
+        self.faults.values().map(|k| k.injected).sum()
+    }
+}
+
+fn loss_window(faults: &[Fault], t: u64, ttl: u64) -> Option<&Fault> {
+    faults.iter().rev().find(|f| {
+        f.kind.loses_data() && f.start <= t && t <= f.store_back.unwrap_or(f.end) + 3 * ttl
+    })
+}
+
+fn last_fault_before(faults: &[Fault], t: u64) -> Option<(usize, &Fault)> {
+    faults.iter().enumerate().rev().find(|(_, f)| f.start <= t)
+}
+
+pub fn check(cfg: &Config, phases: &[PhaseResult]) -> Summary {
+    let mut s = Summary::default();
+    for p in phases {
+        check_phase(cfg, p, &mut s);
+    }
+    s
+}
+
+fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
+    let ttl = cfg.ttl.as_nanos() as u64;
+    let at = |t: u64| fmt_ns(t.saturating_sub(p.start));
+    let who = |g: &Grant| format!("pid {} token {}", p.procs[g.proc].pid, g.tok);
+    let fault_name = |t: u64| match last_fault_before(&p.faults, t) {
+        Some((i, f)) => format!("after fault #{} {} at {}", i + 1, f.kind, at(f.start)),
+        None => "before any fault".to_string(),
+    };
+    s.phases.push(format!(
+        "{}: {} faults, {} candidate processes, {}",
+        p.name,
+        p.faults.len(),
+        p.procs.len(),
+        fmt_ns(p.stop - p.start)
+    ));
+    for f in &p.faults {
+        let k = s.faults.entry(f.kind).or_default();
+        k.injected += 1;
+        k.on_leader += usize::from(f.hit_leader || f.proc.is_none());
+    }
+    for proc in &p.procs {
+        for e in proc.errors.iter().take(3) {
+            s.notes.push(format!("{}: pid {}: {e}", p.name, proc.pid));
+        }
+    }
+
+    let mut grants: Vec<&Grant> = p.procs.iter().flat_map(|c| &c.grants).collect();
+    grants.sort_by_key(|g| g.t1);
+    s.grants += grants.len();
+
+    // Tokens strictly increase from one grant to the next.
+    for w in grants.windows(2) {
+        if w[1].tok <= w[0].tok {
+            s.violations.push(format!(
+                "{}: token not larger than the previous grant's: {} at {} follows {} at {}",
+                p.name,
+                who(w[1]),
+                at(w[1].t1),
+                who(w[0]),
+                at(w[0].t1)
+            ));
+        }
+    }
+
+    // Two processes' sure beliefs must not overlap, unless a fault lost the lease's data.
+    let mut sure: Vec<(u64, u64, &Grant)> = grants
+        .iter()
+        .filter_map(|g| g.sure().map(|(a, b)| (a, b, *g)))
+        .collect();
+    sure.sort_by_key(|x| x.0);
+    let mut active: Vec<(u64, u64, &Grant)> = Vec::new();
+    for iv in sure {
+        active.retain(|x| x.1 > iv.0);
+        for x in &active {
+            if x.2.proc == iv.2.proc {
+                continue;
+            }
+            let (o0, o1) = (iv.0, x.1.min(iv.1));
+            let dur = o1 - o0;
+            let kind = last_fault_before(&p.faults, o0).map(|(_, f)| f.kind);
+            if let Some(k) = kind {
+                let ks = s.faults.entry(k).or_default();
+                ks.overlaps += 1;
+                ks.longest_overlap = ks.longest_overlap.max(dur);
+            }
+            if let Some(f) = loss_window(&p.faults, o0, ttl) {
+                s.overlaps_loss += 1;
+                if s.longest_loss.is_none_or(|(d, _)| dur > d) {
+                    s.longest_loss = Some((dur, f.kind));
+                }
+            } else {
+                s.overlaps_safe += 1;
+                s.violations.push(format!(
+                    "{}: two leaders for {} at {} ({}): {} and {}",
+                    p.name,
+                    fmt_ns(dur),
+                    at(o0),
+                    fault_name(o0),
+                    who(x.2),
+                    who(iv.2)
+                ));
+            }
+        }
+        active.push(iv);
+    }
+
+    // A leader resumed after a pause longer than its lease sees false at its first sample.
+    for (i, f) in p.faults.iter().enumerate() {
+        let (Some(r), Some(proc)) = (f.resumed, f.proc) else {
+            continue;
+        };
+        let stall = p.procs[proc]
+            .stalls
+            .iter()
+            .find(|st| st.from <= r && r <= st.to);
+        match stall {
+            None => s.notes.push(format!(
+                "{}: fault #{} pause: pid {} recorded no stall (it did not run when paused?)",
+                p.name,
+                i + 1,
+                p.procs[proc].pid
+            )),
+            Some(st) if st.lead => {
+                s.pauses_leading += 1;
+                if st.after {
+                    s.violations.push(format!(
+                        "{}: fault #{} pause: pid {} led before its {} pause and its first sample after SIGCONT was true",
+                        p.name,
+                        i + 1,
+                        p.procs[proc].pid,
+                        fmt_ns(st.to - st.from)
+                    ));
+                } else {
+                    s.pauses_checked_false += 1;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
+    // Writes: no accepted write decided after a larger token's grant had begun.
+    let mut prefix_max = Vec::with_capacity(grants.len());
+    let mut m = 0u64;
+    for g in &grants {
+        m = m.max(g.tok);
+        prefix_max.push(m);
+    }
+    for proc in &p.procs {
+        for w in proc.writes.iter().filter(|w| w.ok) {
+            let n = grants.partition_point(|g| g.t1 < w.t);
+            if n == 0 || prefix_max[n - 1] <= w.tok {
+                continue;
+            }
+            if loss_window(&p.faults, w.t, ttl).is_some() {
+                s.stale_accepted_loss += 1;
+            } else {
+                s.stale_accepted += 1;
+                if s.stale_accepted <= 5 {
+                    s.violations.push(format!(
+                        "{}: stale write accepted: pid {} wrote under token {} decided at {}, after token {} was granted ({})",
+                        p.name,
+                        proc.pid,
+                        w.tok,
+                        at(w.t),
+                        prefix_max[n - 1],
+                        fault_name(w.t)
+                    ));
+                }
+            }
+        }
+    }
+    let fence = &p.fence;
+    s.writes_accepted += fence.accepted;
+    s.writes_rejected += fence.rejected;
+    s.conflicts += fence.conflicts;
+    if let Some((tok, id, max)) = fence.rejections.first() {
+        s.rejected_example
+            .get_or_insert_with(|| format!("{id} wrote under token {tok} after token {max}"));
+    }
+    if fence.conflicts > 0 {
+        s.violations.push(format!(
+            "{}: the fenced resource accepted {} writes under a token another candidate had written with",
+            p.name, fence.conflicts
+        ));
+    }
+    for w in fence.epochs.windows(2) {
+        if w[1].0 <= w[0].0 {
+            s.violations.push(format!(
+                "{}: the fenced resource accepted token {} after {}",
+                p.name, w[1].0, w[0].0
+            ));
+        }
+    }
+    let unknown: Vec<_> = fence
+        .epochs
+        .iter()
+        .filter(|(tok, id)| {
+            !p.procs
+                .iter()
+                .any(|c| &c.id == id && c.grants.iter().any(|g| g.tok == *tok))
+        })
+        .collect();
+    if let Some((tok, id)) = unknown.first() {
+        let c = p.procs.iter().find(|c| &c.id == id);
+        s.notes.push(format!(
+            "{}: {} tokens written to the resource belong to grants no sample saw, e.g. {tok} by {id} ({:?})",
+            p.name, unknown.len(), c.map(|c| c.grants.iter().map(|g| g.tok).collect::<Vec<_>>())
+        ));
+    }
+
+    // Leaderless gaps, from the union of every instant someone may have believed it led.
+    let mut spans: Vec<(u64, u64, &Grant)> = grants
+        .iter()
+        .map(|g| {
+            let (a, b) = g.span();
+            (a, b, *g)
+        })
+        .collect();
+    spans.sort_by_key(|x| x.0);
+    let mut gaps: Vec<(u64, u64, &Grant)> = Vec::new();
+    if let Some(first) = spans.first() {
+        let (mut end, mut last) = (first.1, first.2);
+        for &(a, b, g) in &spans[1..] {
+            if a > end {
+                gaps.push((end, a, last));
+            }
+            if b >= end {
+                end = b;
+                last = g;
+            }
+        }
+        if p.stop > end {
+            gaps.push((end, p.stop, last));
+        }
+    }
+    let bound = ttl + cfg.gap_bound.as_nanos() as u64;
+    for &(g0, g1, _) in &gaps {
+        s.longest_gap = s.longest_gap.max(g1 - g0);
+        // After a store fault, the clock starts when the store answered again. On a slowed
+        // link, a request sent just before the sender stopped believing (a renewal, or an
+        // acquire whose reply never comes back) still reaches the store a delay later and
+        // holds the lease for a ttl from there.
+        let slowed = p
+            .faults
+            .iter()
+            .filter(|f| f.start <= g0 && g0 <= f.end + f.link_delay)
+            .map(|f| f.link_delay)
+            .max()
+            .unwrap_or(0);
+        let from = p
+            .faults
+            .iter()
+            .filter(|f| f.start < g1)
+            .filter_map(|f| f.store_back)
+            .fold(g0 + slowed, u64::max);
+        let excess = g1.saturating_sub(from);
+        s.longest_gap_excess = s.longest_gap_excess.max(excess);
+        if excess > bound {
+            s.violations.push(format!(
+                "{}: nobody led for {} from {} ({}), {} beyond the bound's start; bound ttl + {}",
+                p.name,
+                fmt_ns(g1 - g0),
+                at(g0),
+                fault_name(g0),
+                fmt_ns(excess),
+                fmt_ns(cfg.gap_bound.as_nanos() as u64)
+            ));
+        }
+    }
+
+    // Takeovers: the first gap that ends after a fault began and starts before the next one.
+    for (i, f) in p.faults.iter().enumerate() {
+        let next = p.faults.get(i + 1).map_or(p.stop, |n| n.start);
+        let Some(&(g0, g1, old)) = gaps
+            .iter()
+            .find(|(g0, g1, _)| *g1 > f.start && *g0 < next && *g1 < p.stop)
+        else {
+            continue;
+        };
+        let ks = s.faults.entry(f.kind).or_default();
+        ks.gaps.push(g1 - g0);
+        if old.deadline > 0 && !f.kind.stops_store() {
+            ks.past_deadline.push(g1.saturating_sub(old.deadline));
+        }
+    }
+}
+
+pub fn fmt_ns(ns: u64) -> String {
+    let d = Duration::from_nanos(ns);
+    if d >= Duration::from_secs(10) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else if d >= Duration::from_secs(1) {
+        format!("{:.2}s", d.as_secs_f64())
+    } else if d >= Duration::from_millis(10) {
+        format!("{:.0}ms", d.as_secs_f64() * 1e3)
+    } else {
+        format!("{:.1}ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+fn pct(v: &[u64], q: f64) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    let i = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+    fmt_ns(v[i])
+}
+
+impl Summary {
+    /// The summary table (docs/chaos.md explains each line).
+    pub fn render(&self, cfg: &Config) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "chaos seed {}: {} candidates, ttl {:?}, renew {:?}, sampling every {:?}, gap bound ttl + {:?}",
+            cfg.seed, cfg.candidates, cfg.ttl, cfg.renew, cfg.sample, cfg.gap_bound
+        );
+        for p in &self.phases {
+            let _ = writeln!(o, "  {p}");
+        }
+        let _ = writeln!(
+            o,
+            "  {:<18}{:>7}{:>8}{:>10} | {:>7}{:>7}{:>7}{:>7} | {:>7}{:>7} | {:>8}{:>8}",
+            "fault",
+            "count",
+            "leader",
+            "takeover",
+            "gap50",
+            "gap90",
+            "gap99",
+            "max",
+            "late50",
+            "max",
+            "overlap",
+            "longest"
+        );
+        for kind in Kind::ALL {
+            let Some(k) = self.faults.get(&kind) else {
+                continue;
+            };
+            let _ = writeln!(
+                o,
+                "  {:<18}{:>7}{:>8}{:>10} | {:>7}{:>7}{:>7}{:>7} | {:>7}{:>7} | {:>8}{:>8}",
+                format!("{}{}", kind, if kind.loses_data() { "*" } else { "" }),
+                k.injected,
+                k.on_leader,
+                k.gaps.len(),
+                pct(&k.gaps, 0.5),
+                pct(&k.gaps, 0.9),
+                pct(&k.gaps, 0.99),
+                pct(&k.gaps, 1.0),
+                pct(&k.past_deadline, 0.5),
+                pct(&k.past_deadline, 1.0),
+                k.overlaps,
+                if k.overlaps > 0 {
+                    fmt_ns(k.longest_overlap)
+                } else {
+                    "-".into()
+                }
+            );
+        }
+        let all: Vec<u64> = self.faults.values().flat_map(|k| k.gaps.clone()).collect();
+        let late: Vec<u64> = self
+            .faults
+            .values()
+            .flat_map(|k| k.past_deadline.clone())
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {:<18}{:>7}{:>8}{:>10} | {:>7}{:>7}{:>7}{:>7} | {:>7}{:>7} |",
+            "total",
+            self.total_faults(),
+            self.faults.values().map(|k| k.on_leader).sum::<usize>(),
+            all.len(),
+            pct(&all, 0.5),
+            pct(&all, 0.9),
+            pct(&all, 0.99),
+            pct(&all, 1.0),
+            pct(&late, 0.5),
+            pct(&late, 1.0)
+        );
+        let _ = writeln!(
+            o,
+            "  (* loses store data: overlaps there are counted apart)"
+        );
+        let _ = writeln!(
+            o,
+            "  grants: {}, tokens strictly increasing: {}",
+            self.grants,
+            if self
+                .violations
+                .iter()
+                .any(|v| v.contains("token not larger"))
+            {
+                "NO"
+            } else {
+                "yes"
+            }
+        );
+        let _ = writeln!(
+            o,
+            "  overlapping leaders after faults that lose no data: {}",
+            self.overlaps_safe
+        );
+        let _ = writeln!(
+            o,
+            "  overlapping leaders after data-loss faults: {}{}",
+            self.overlaps_loss,
+            match self.longest_loss {
+                Some((d, k)) => format!(", longest {} (after {k})", fmt_ns(d)),
+                None => String::new(),
+            }
+        );
+        let _ = writeln!(
+            o,
+            "  leaders resumed after a pause beyond the lease: {}, first sample false: {}",
+            self.pauses_leading, self.pauses_checked_false
+        );
+        let _ = writeln!(
+            o,
+            "  longest leaderless gap: {} ({} from a store's return or a slowed request's arrival; bound {})",
+            fmt_ns(self.longest_gap),
+            fmt_ns(self.longest_gap_excess),
+            fmt_ns((cfg.ttl + cfg.gap_bound).as_nanos() as u64)
+        );
+        let _ = writeln!(
+            o,
+            "  fenced resource: {} writes accepted, {} stale writes rejected, {} stale accepted ({} more after data-loss faults), {} token conflicts",
+            self.writes_accepted,
+            self.writes_rejected,
+            self.stale_accepted,
+            self.stale_accepted_loss,
+            self.conflicts
+        );
+        if let Some(e) = &self.rejected_example {
+            let _ = writeln!(o, "  a rejected write: {e}");
+        }
+        for n in &self.notes {
+            let _ = writeln!(o, "  note: {n}");
+        }
+        for v in &self.violations {
+            let _ = writeln!(o, "  VIOLATION: {v}");
+        }
+        let _ = writeln!(
+            o,
+            "  result: {}",
+            if self.passed() { "PASS" } else { "FAIL" }
+        );
+        o
+    }
+}
+
+/// The recorded history as text, one event per line in time order, for a failed run's
+/// post-mortem (times in seconds since the phase began).
+pub fn timeline(phases: &[PhaseResult]) -> String {
+    let mut o = String::new();
+    for p in phases {
+        let rel = |t: u64| t.saturating_sub(p.start) as f64 / 1e9;
+        let mut events: Vec<(u64, String)> = Vec::new();
+        for (i, f) in p.faults.iter().enumerate() {
+            let target = f
+                .proc
+                .map_or(String::new(), |c| format!(" pid {}", p.procs[c].pid));
+            events.push((
+                f.start,
+                format!(
+                    "fault #{} {}{target}: {} (until {:.4})",
+                    i + 1,
+                    f.kind,
+                    f.detail,
+                    rel(f.end)
+                ),
+            ));
+            if let Some(b) = f.store_back {
+                events.push((b, format!("fault #{} store back", i + 1)));
+            }
+        }
+        for c in &p.procs {
+            if let Some(k) = c.killed {
+                events.push((k, format!("pid {} killed", c.pid)));
+            }
+            for g in &c.grants {
+                events.push((
+                    g.t1,
+                    format!(
+                        "pid {} leads, token {}: sure until {:.4}, deadline {:.4}{}",
+                        c.pid,
+                        g.tok,
+                        rel(g.last),
+                        rel(g.deadline),
+                        if g.ended { "" } else { " (no end recorded)" }
+                    ),
+                ));
+            }
+            for st in &c.stalls {
+                events.push((
+                    st.from,
+                    format!(
+                        "pid {} stalled until {:.4} (leading {}, first sample after {})",
+                        c.pid,
+                        rel(st.to),
+                        st.lead,
+                        st.after
+                    ),
+                ));
+            }
+        }
+        events.sort_by_key(|e| e.0);
+        let _ = writeln!(o, "== {}", p.name);
+        for (t, e) in events {
+            let _ = writeln!(o, "{:10.4} {e}", rel(t));
+        }
+    }
+    o
+}
+
+/// Writes the timeline next to the temporary files and says where.
+pub fn save_timeline(seed: u64, phases: &[PhaseResult]) {
+    let path = std::env::temp_dir().join(format!("baton-chaos-{seed}.log"));
+    match std::fs::write(&path, timeline(phases)) {
+        Ok(()) => super::harness::say(&format!("history of seed {seed}: {}", path.display())),
+        Err(e) => super::harness::say(&format!("could not write {}: {e}", path.display())),
+    }
+}
