@@ -25,8 +25,10 @@ include $(sort $(wildcard mk/*.mk))
 
 test: deps lint $(TEST_TARGETS)
 
+# The core's story with three candidate processes, then the same with three Spring Boot apps.
 demo: deps
 	$(CARGO) run --release --quiet --example demo
+	$(MAKE) --no-print-directory demo-spring
 
 bench: deps
 	$(CARGO) run --release --quiet --example bench
