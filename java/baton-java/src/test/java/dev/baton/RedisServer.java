@@ -9,10 +9,12 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** A real redis-server on a free port, started as a child process and always stopped. */
-final class RedisServer implements AutoCloseable {
+public final class RedisServer implements AutoCloseable {
     private final Process process;
     private final int port;
     private final Path log;
@@ -23,43 +25,75 @@ final class RedisServer implements AutoCloseable {
         this.log = log;
     }
 
-    static RedisServer start() throws Exception {
+    /**
+     * Starts a server; {@code extraArgs} are passed on (for example {@code --requirepass x}).
+     *
+     * @param extraArgs additional redis-server arguments
+     * @return the running server
+     */
+    public static RedisServer start(String... extraArgs) throws Exception {
         Exception last = null;
         for (int attempt = 0; attempt < 5; attempt++) {
             int port = freePort();
             Path log = Files.createTempFile("baton-redis-", ".log");
+            // A configuration file must come first; sentinels get theirs that way.
+            List<String> cmd = new ArrayList<>(List.of("redis-server"));
+            boolean confFirst = extraArgs.length > 0 && !extraArgs[0].startsWith("--");
+            if (confFirst) {
+                cmd.add(extraArgs[0]);
+            }
+            cmd.addAll(List.of("--port", String.valueOf(port), "--bind", "127.0.0.1", "--daemonize", "no"));
+            if (!List.of(extraArgs).contains("--sentinel")) {
+                cmd.addAll(List.of("--save", "", "--appendonly", "no"));
+            }
+            cmd.addAll(List.of(extraArgs).subList(confFirst ? 1 : 0, extraArgs.length));
             Process p;
             try {
-                p = new ProcessBuilder("redis-server", "--port", String.valueOf(port), "--bind", "127.0.0.1",
-                        "--save", "", "--appendonly", "no", "--daemonize", "no")
-                    .redirectErrorStream(true)
-                    .redirectOutput(log.toFile())
-                    .start();
+                p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             } catch (IOException e) {
                 throw new IllegalStateException("could not start redis-server (is it installed? make deps"
                     + " installs it): " + e.getMessage(), e);
             }
             RedisServer server = new RedisServer(p, port, log);
-            if (server.awaitPong()) {
+            if (server.awaitListening()) {
                 return server;
             }
-            last = new IllegalStateException("redis-server on port " + port + " did not answer PING: "
+            last = new IllegalStateException("redis-server on port " + port + " did not answer: "
                 + Files.readString(log));
             server.close();
         }
         throw last;
     }
 
-    String url() {
+    /**
+     * Starts a sentinel that monitors the master on {@code masterPort} as {@code mymaster} (quorum 1).
+     *
+     * @param masterPort the master's port
+     * @return the running sentinel
+     */
+    public static RedisServer startSentinel(int masterPort) throws Exception {
+        // Sentinel rewrites its configuration file, so each one gets a writable file of its own.
+        Path conf = Files.createTempFile("baton-sentinel-", ".conf");
+        Files.writeString(conf, "sentinel monitor mymaster 127.0.0.1 " + masterPort + " 1\n");
+        try {
+            return start(conf.toString(), "--sentinel");
+        } finally {
+            conf.toFile().deleteOnExit();
+        }
+    }
+
+    /** @return {@code redis://127.0.0.1:<port>} */
+    public String url() {
         return "redis://127.0.0.1:" + port;
     }
 
-    int port() {
+    /** @return the port */
+    public int port() {
         return port;
     }
 
-    /** Waits until the server answers PING, or its process died (a port race), up to 10s. */
-    private boolean awaitPong() throws InterruptedException {
+    /** Waits until the server answers (PONG, or NOAUTH with a password), or its process died. */
+    private boolean awaitListening() throws InterruptedException {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < until && process.isAlive()) {
             try (Socket s = new Socket()) {
@@ -71,7 +105,8 @@ final class RedisServer implements AutoCloseable {
                 InputStream in = s.getInputStream();
                 byte[] buf = new byte[7];
                 int n = in.readNBytes(buf, 0, 7);
-                if (new String(buf, 0, n, StandardCharsets.US_ASCII).startsWith("+PONG")) {
+                String reply = new String(buf, 0, n, StandardCharsets.US_ASCII);
+                if (reply.startsWith("+PONG") || reply.startsWith("-NOAUTH")) {
                     return true;
                 }
             } catch (IOException notYet) {
@@ -82,7 +117,8 @@ final class RedisServer implements AutoCloseable {
         return false;
     }
 
-    static int freePort() throws IOException {
+    /** @return a port nothing listens on right now */
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }

@@ -9,7 +9,7 @@ import dev.baton.spring.ConditionalOnLeader;
 import dev.baton.spring.ConditionalOnLeaderBeanPostProcessor;
 import dev.baton.spring.LeaderContext;
 import dev.baton.spring.LeaderElections;
-import dev.baton.spring.RedisServer;
+import dev.baton.RedisServer;
 import dev.baton.spring.actuate.BatonHealthIndicator;
 import dev.baton.spring.actuate.ElectionDescriptor;
 import dev.baton.spring.actuate.LeadershipEndpoint;
