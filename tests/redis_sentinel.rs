@@ -15,6 +15,15 @@ fn the_store_suite_passes_behind_sentinel_and_follows_a_failover() {
     suite::close_hands_over_with_a_larger_token(&url, "close");
     suite::status_reads_the_holder(&url, "status");
 
+    // The replica acknowledges grants, so waiting for it still elects a leader.
+    let replicated = baton::Election::builder(&url, "replicated")
+        .ttl(Duration::from_millis(600))
+        .wait_for_replicas(1, Duration::from_millis(150))
+        .build()
+        .unwrap();
+    replicated.wait_for_leadership(WAIT).unwrap();
+    replicated.close();
+
     let a = suite::election(&url, "failover");
     let before = a.wait_for_leadership(WAIT).unwrap();
     sentinel.fail_over();

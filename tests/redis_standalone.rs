@@ -150,3 +150,16 @@ fn a_listener_that_never_reads_does_not_starve_renewals() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_grant_no_replica_acknowledged_is_never_reported() {
+    let redis = RedisServer::start();
+    let lonely = Election::builder(redis.url(), "replicated")
+        .ttl(Duration::from_millis(600))
+        .wait_for_replicas(1, Duration::from_millis(50))
+        .build()
+        .unwrap();
+    // Without replicas every grant is given back: several attempts, never a leader.
+    assert!(lonely.wait_for_leadership(Duration::from_secs(2)).is_err());
+    assert!(!lonely.is_leader());
+}
