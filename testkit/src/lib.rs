@@ -23,6 +23,25 @@ pub fn free_port() -> u16 {
         .expect("no free port on 127.0.0.1")
 }
 
+/// A free port whose Redis Cluster bus port (`port + 10000`) is free and valid too.
+pub fn free_cluster_port() -> u16 {
+    for _ in 0..1000 {
+        let Ok(first) = TcpListener::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(port) = first.local_addr().map(|a| a.port()) else {
+            continue;
+        };
+        if port <= u16::MAX - 10_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free pair of ports (p, p + 10000) on 127.0.0.1");
+}
+
+/// Attempts at starting a server when another process takes its port first.
+const PORT_ATTEMPTS: usize = 5;
+
 fn redis_server_binary() -> String {
     std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
 }
@@ -47,14 +66,24 @@ impl RedisServer {
     pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
         let mut server = RedisServer {
-            port: free_port(),
+            port: 0,
             dir,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             sentinel_conf: None,
         };
-        server.spawn();
+        server.port = server.pick_port();
+        server.spawn(true);
         server
+    }
+
+    /// A Cluster node also needs its bus port, `port + 10000`.
+    fn pick_port(&self) -> u16 {
+        if self.extra.iter().any(|a| a == "--cluster-enabled") {
+            free_cluster_port()
+        } else {
+            free_port()
+        }
     }
 
     /// Starts a sentinel that monitors `master_port` as `mymaster` (quorum 2, fast failover).
@@ -71,11 +100,42 @@ impl RedisServer {
             extra: Vec::new(),
             sentinel_conf: Some(conf),
         };
-        server.spawn();
+        server.spawn(true);
         server
     }
 
-    fn spawn(&mut self) {
+    /// Starts the process; with `may_move`, a port someone else took meanwhile is swapped for
+    /// a fresh one (a restart must keep its port: clients know it).
+    fn spawn(&mut self, may_move: bool) {
+        for _ in 0..PORT_ATTEMPTS {
+            let _ = std::fs::remove_file(self.log_path());
+            let mut child = self.command().spawn().unwrap_or_else(|e| {
+                panic!("could not start redis-server ({e}); install it (apt-get install -y redis-server) or set REDIS_SERVER")
+            });
+            match wait_until_up(self.port, &mut child, &self.log_path()) {
+                Ok(()) => {
+                    self.child = Some(child);
+                    return;
+                }
+                Err(log) if may_move && log.contains("Address already in use") => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    self.port = self.pick_port();
+                }
+                Err(log) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "redis-server on port {} did not start; its log:\n{log}",
+                        self.port
+                    );
+                }
+            }
+        }
+        panic!("redis-server lost its port to another process {PORT_ATTEMPTS} times in a row");
+    }
+
+    fn command(&self) -> Command {
         let mut cmd = Command::new(redis_server_binary());
         if let Some(conf) = &self.sentinel_conf {
             // Sentinel rewrites its file, so it must be a writable file of its own.
@@ -105,11 +165,7 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         die_with_parent(&mut cmd);
-        let child = cmd.spawn().unwrap_or_else(|e| {
-            panic!("could not start redis-server ({e}); install it (apt-get install -y redis-server) or set REDIS_SERVER")
-        });
-        self.child = Some(child);
-        wait_for_ping(self.port, &self.log_path());
+        cmd
     }
 
     /// The server's port.
@@ -152,7 +208,7 @@ impl RedisServer {
     /// Starts the server again on the same port and directory.
     pub fn restart(&mut self) {
         self.kill();
-        self.spawn();
+        self.spawn(false);
     }
 
     /// Stops the server until [`RedisServer::resume`] (SIGSTOP).
@@ -381,18 +437,21 @@ fn die_with_parent(cmd: &mut Command) {
     }
 }
 
-fn wait_for_ping(port: u16, log: &Path) {
+/// Waits until the server answers PING; on failure (it exited, or never answered), its log.
+fn wait_until_up(port: u16, child: &mut Child, log: &Path) -> Result<(), String> {
     let start = Instant::now();
     while start.elapsed() < START_TIMEOUT {
         if let Ok(reply) = try_command(port, &["PING"]) {
             if reply.contains("PONG") {
-                return;
+                return Ok(());
             }
+        }
+        if !matches!(child.try_wait(), Ok(None)) {
+            break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let log = std::fs::read_to_string(log).unwrap_or_default();
-    panic!("redis-server on port {port} did not answer PING; its log:\n{log}");
+    Err(std::fs::read_to_string(log).unwrap_or_default())
 }
 
 /// Sends one command in RESP and returns the reply as text (arrays flattened by line).
