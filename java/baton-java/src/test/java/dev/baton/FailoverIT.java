@@ -11,28 +11,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Leadership across JVM processes, with the packaged jar: the other process is a plain Java
  * program ({@code src/test/programs/Elect.java}) with only the jar on its class path.
  */
 class FailoverIT {
-    static RedisServer redis;
+    @RegisterExtension
+    static final RedisExtension redis = new RedisExtension();
     final List<Child> children = new ArrayList<>();
 
-    @BeforeAll
-    static void startRedis() throws Exception {
-        redis = RedisServer.start();
-    }
-
-    @AfterAll
-    static void stopRedis() throws Exception {
-        redis.close();
-    }
 
     @AfterEach
     void stopChildren() throws Exception {

@@ -11,23 +11,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class MisuseTest {
-    static RedisServer redis;
+    @RegisterExtension
+    static final RedisExtension redis = new RedisExtension();
 
-    @BeforeAll
-    static void startRedis() throws Exception {
-        redis = RedisServer.start();
-    }
-
-    @AfterAll
-    static void stopRedis() throws Exception {
-        redis.close();
-    }
 
     static void assertThrowsNaming(Class<? extends Throwable> type, String word, Executable call) {
         Throwable t = assertThrows(type, call);

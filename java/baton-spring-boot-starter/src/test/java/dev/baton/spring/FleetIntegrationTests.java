@@ -3,7 +3,7 @@ package dev.baton.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.LeaderElection;
-import dev.baton.RedisServer;
+import dev.baton.RedisExtension;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,12 +17,11 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -35,23 +34,13 @@ class FleetIntegrationTests {
     private static final Duration TTL = Duration.ofSeconds(60);
     /** Far below the ttl: a handover within this bound cannot be a lease expiry. */
     private static final Duration WAIT = Duration.ofSeconds(20);
-    private static RedisServer redis;
+    @RegisterExtension
+    static final RedisExtension redis = new RedisExtension();
 
     private final Journal journal = new Journal();
     private final Map<String, ConfigurableApplicationContext> fleet = new LinkedHashMap<>();
     private String election;
 
-    @BeforeAll
-    static void startRedis() throws Exception {
-        redis = RedisServer.start();
-    }
-
-    @AfterAll
-    static void stopRedis() throws Exception {
-        if (redis != null) {
-            redis.close();
-        }
-    }
 
     @BeforeEach
     void name(TestInfo test) {
