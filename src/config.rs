@@ -172,6 +172,15 @@ impl ElectionBuilder {
         crate::election::read_leader(config)
     }
 
+    /// Asks the current leader, wherever it runs, to hand over through its normal release
+    /// path (the same as its own [`Election::resign`](crate::Election::resign)); nobody's
+    /// lease is deleted. The leader acts on it within milliseconds while it can reach the
+    /// store, and at its next renewal otherwise. Returns who was asked, `None` if nobody leads.
+    pub fn request_resign(self) -> Result<Option<crate::LeaderInfo>, Error> {
+        let config = self.validate()?;
+        crate::election::request_resign(config)
+    }
+
     /// Checks every rule and returns the validated configuration, or every broken rule.
     pub(crate) fn validate(&self) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();

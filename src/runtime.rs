@@ -9,7 +9,6 @@ use std::thread::ThreadId;
 use std::time::Duration;
 
 use crate::election::Control;
-use crate::store::redis::RedisStore;
 use crate::store::{Store, StoreError, StoreSpec};
 use crate::Error;
 
@@ -95,7 +94,7 @@ pub(crate) async fn store(spec: &StoreSpec, timeout: Duration) -> Result<Arc<dyn
     if let Some(store) = stores.get(&spec.url).and_then(Weak::upgrade) {
         return Ok(store);
     }
-    let connect = tokio::time::timeout(timeout, RedisStore::connect(spec, timeout)).await;
+    let connect = tokio::time::timeout(timeout, crate::store::connect(spec, timeout)).await;
     let store = match connect {
         Ok(Ok(store)) => store,
         Ok(Err(StoreError::Refused(detail))) => return Err(Error::Store(detail)),
@@ -115,7 +114,6 @@ pub(crate) async fn store(spec: &StoreSpec, timeout: Duration) -> Result<Arc<dyn
             })
         }
     };
-    let store: Arc<dyn Store> = Arc::new(store);
     stores.retain(|_, s| s.strong_count() > 0);
     stores.insert(spec.url.clone(), Arc::downgrade(&store));
     Ok(store)

@@ -15,6 +15,7 @@ fn the_store_suite_passes_on_a_cluster() {
         suite::one_leader_among_three(url, &format!("one-{tag}"));
         suite::close_hands_over_with_a_larger_token(url, &format!("close-{tag}"));
         suite::resign_hands_over(url, &format!("resign-{tag}"));
+        suite::a_resign_request_reaches_the_leader(url, &format!("ask-{tag}"));
         suite::status_reads_the_holder(url, &format!("status-{tag}"));
         let name = format!("wipe-{tag}");
         suite::tokens_grow_after_the_store_lost_its_keys(url, &name, &|| {

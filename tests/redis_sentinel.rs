@@ -14,6 +14,7 @@ fn the_store_suite_passes_behind_sentinel_and_follows_a_failover() {
     suite::one_leader_among_three(&url, "one");
     suite::close_hands_over_with_a_larger_token(&url, "close");
     suite::status_reads_the_holder(&url, "status");
+    suite::a_resign_request_reaches_the_leader(&url, "ask");
 
     // The replica acknowledges grants, so waiting for it still elects a leader.
     let replicated = baton::Election::builder(&url, "replicated")

@@ -35,6 +35,12 @@ fn resign_hands_over() {
 }
 
 #[test]
+fn a_resign_request_reaches_the_leader() {
+    let redis = RedisServer::start();
+    suite::a_resign_request_reaches_the_leader(&redis.url(), "ask");
+}
+
+#[test]
 fn tokens_grow_after_a_restart_without_persistence() {
     let redis = std::sync::Mutex::new(RedisServer::start());
     let url = redis.lock().unwrap().url();

@@ -16,7 +16,7 @@ use super::events::RevokeReason;
 use super::shared::Shared;
 use crate::clock;
 use crate::config::{Replicas, Timing};
-use crate::store::{Acquire, Holder, Scope, Store, StoreError, Watch};
+use crate::store::{Acquire, Holder, Renewal, Scope, Store, StoreError, Watch};
 use crate::Error;
 
 /// Longest a close or resign waits for its release request.
@@ -246,13 +246,20 @@ impl Engine {
                         _ = sleep_until(l.deadline) => None,
                     };
                     match outcome {
-                        Some(Ok(true)) => {
+                        Some(Ok(Renewal::Renewed)) => {
                             l.deadline = sent + self.timing.lease_span();
                             l.renew_at = sent + self.timing.renew_interval;
                             l.failing = false;
                             self.shared.extend(clock::to_nanos(l.deadline));
                         }
-                        Some(Ok(false)) => return self.step_down(RevokeReason::LeaseLost),
+                        // Someone asked us to hand over (`baton resign`): the normal release path.
+                        Some(Ok(Renewal::ResignRequested)) => {
+                            tracing::info!(election = %self.scope.name, "resigning on request");
+                            self.shared.revoke(RevokeReason::Resigned);
+                            self.release(l.token).await;
+                            return Next::Follow(Some(Instant::now() + self.timing.ttl));
+                        }
+                        Some(Ok(Renewal::Lost)) => return self.step_down(RevokeReason::LeaseLost),
                         Some(Err(e)) => {
                             tracing::warn!(election = %self.scope.name, error = %e, "renewal failed; retrying until the deadline");
                             l.failing = true;

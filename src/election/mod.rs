@@ -119,6 +119,14 @@ impl Election {
         self.control.shared.token()
     }
 
+    /// While leading, how long until the lease deadline (after which `is_leader()` turns
+    /// false unless a renewal succeeds first); `None` when not leading. Work that must stop
+    /// before the lease can pass to another instance (a supervised command) schedules its
+    /// stop from this.
+    pub fn lease_remaining(&self) -> Option<Duration> {
+        self.control.shared.lease_remaining()
+    }
+
     /// Who leads, as last seen in the store (this instance included), with the lease time
     /// left; `None` if nobody was seen leading.
     pub fn leader(&self) -> Option<LeaderInfo> {
@@ -191,23 +199,45 @@ impl Drop for Election {
 
 /// One read of the store: the holder and its lease time left.
 pub(crate) fn read_leader(config: Config) -> Result<Option<LeaderInfo>, Error> {
+    one_shot(
+        config,
+        |store, scope| async move { store.read(&scope).await },
+    )
+}
+
+/// Asks the leader, wherever it runs, to hand over; returns who was asked.
+pub(crate) fn request_resign(config: Config) -> Result<Option<LeaderInfo>, Error> {
+    one_shot(config, |store, scope| async move {
+        store.request_resign(&scope).await
+    })
+}
+
+/// One store request outside any election, bounded by `connect_timeout`.
+fn one_shot<F, Fut>(config: Config, op: F) -> Result<Option<LeaderInfo>, Error>
+where
+    F: FnOnce(Arc<dyn crate::store::Store>, Scope) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Option<crate::store::Holder>, StoreError>> + Send,
+{
     let scope = Scope {
         prefix: config.prefix,
         name: config.name,
     };
     let url = config.store.redacted();
+    let limit = config.connect_timeout;
     runtime::block_on(async move {
-        let store = runtime::store(&config.store, config.connect_timeout).await?;
-        let read = tokio::time::timeout(config.connect_timeout, store.read(&scope)).await;
-        match read {
+        let store = runtime::store(&config.store, limit).await?;
+        match tokio::time::timeout(limit, op(store, scope)).await {
             Ok(Ok(holder)) => Ok(holder.map(|h| shared::info(&h, h.remaining.unwrap_or_default()))),
-            Ok(Err(crate::store::StoreError::Refused(m))) => Err(Error::Store(m)),
-            Ok(Err(crate::store::StoreError::Unreachable(detail))) => {
+            Ok(Err(StoreError::Refused(m))) => Err(Error::Store(m)),
+            Ok(Err(StoreError::Unreachable(detail))) => {
                 Err(Error::StoreUnreachable { url, detail })
             }
             Err(_) => Err(Error::StoreUnreachable {
                 url,
-                detail: "the read timed out".into(),
+                detail: format!(
+                    "no answer within connect_timeout ({})",
+                    crate::config::fmt(limit)
+                ),
             }),
         }
     })?

@@ -50,6 +50,12 @@ impl Shared {
         deadline != 0 && clock::now_nanos() < deadline
     }
 
+    pub fn lease_remaining(&self) -> Option<Duration> {
+        let deadline = self.deadline.load(Ordering::Acquire);
+        let now = clock::now_nanos();
+        (deadline != 0 && now < deadline).then(|| Duration::from_nanos(deadline - now))
+    }
+
     #[inline]
     pub fn token(&self) -> Option<u64> {
         self.is_leader().then(|| self.token.load(Ordering::Acquire))

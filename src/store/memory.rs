@@ -1,16 +1,28 @@
-//! An in-memory store on tokio's clock, for deterministic engine tests with a paused clock.
-//! It follows the Redis scripts' rules; faults are switched on by the test.
+//! An in-process store (`memory://NAME`): for tests and local runs, and for the engine's
+//! deterministic tests on tokio's paused clock. It follows the Redis scripts' rules, token
+//! floor included; faults are switched on by the crate's own tests.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{Acquire, Candidate, Holder, Scope, Store, StoreError, Watch};
+use super::{Acquire, Candidate, Holder, Renewal, Scope, Store, StoreError, Watch};
+
+/// Checks a `memory://NAME` URL: the name says which in-process store elections share.
+pub(crate) fn validate_url(url: &str) -> Result<(), String> {
+    let name = url.split_once("://").map_or("", |(_, n)| n);
+    if name.is_empty() || name.contains(['/', '@', ',']) {
+        return Err(format!(
+            "{url} is not a memory store URL; use memory://NAME (for example memory://tests): elections of one process on the same NAME share one in-process store"
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Clone)]
 struct Lease {
@@ -18,13 +30,35 @@ struct Lease {
     token: u64,
     since_ms: u64,
     expires: Instant,
+    resign: bool,
+}
+
+#[derive(Default)]
+struct State {
+    leases: HashMap<Scope, Lease>,
+    tokens: HashMap<Scope, u64>,
+    watchers: HashMap<Scope, Vec<Arc<Notify>>>,
+}
+
+impl State {
+    fn live(&mut self, scope: &Scope) -> Option<&mut Lease> {
+        if self.leases.get(scope)?.expires <= Instant::now() {
+            self.leases.remove(scope);
+            return None;
+        }
+        self.leases.get_mut(scope)
+    }
+
+    fn wake(&self, scope: &Scope) {
+        for n in self.watchers.get(scope).into_iter().flatten() {
+            n.notify_one();
+        }
+    }
 }
 
 #[derive(Default)]
 pub(crate) struct MemoryStore {
-    leases: Mutex<HashMap<Scope, Lease>>,
-    tokens: Mutex<HashMap<Scope, u64>>,
-    watchers: Mutex<HashMap<Scope, Vec<Arc<Notify>>>>,
+    state: Mutex<State>,
     /// Every request fails as unreachable while set.
     pub down: AtomicBool,
     /// Every request takes this long (milliseconds) before it is applied.
@@ -33,7 +67,18 @@ pub(crate) struct MemoryStore {
     pub requests: AtomicU64,
 }
 
+/// Wall-clock microseconds: the token floor, as the Redis script takes it from `TIME`.
+fn wall_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
 impl MemoryStore {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     async fn enter(&self) -> Result<(), StoreError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let latency = self.latency_ms.load(Ordering::Relaxed);
@@ -46,27 +91,18 @@ impl MemoryStore {
         Ok(())
     }
 
-    fn live(&self, scope: &Scope) -> Option<Lease> {
-        let mut leases = self.leases.lock().unwrap();
-        match leases.get(scope) {
-            Some(l) if l.expires > Instant::now() => Some(l.clone()),
-            Some(_) => {
-                leases.remove(scope);
-                None
-            }
-            None => None,
-        }
-    }
-
     /// Forgets every key, as a restart without persistence would.
+    #[cfg(test)]
     pub fn wipe(&self) {
-        self.leases.lock().unwrap().clear();
-        self.tokens.lock().unwrap().clear();
+        let mut s = self.state();
+        s.leases.clear();
+        s.tokens.clear();
     }
 
     /// The current holder's candidate id, if any.
+    #[cfg(test)]
     pub fn holder(&self, scope: &Scope) -> Option<String> {
-        self.live(scope).map(|l| l.holder.id)
+        self.state().live(scope).map(|l| l.holder.id.clone())
     }
 }
 
@@ -90,25 +126,26 @@ impl Store for MemoryStore {
         ttl: Duration,
     ) -> Result<Acquire, StoreError> {
         self.enter().await?;
-        if let Some(l) = self.live(scope) {
+        let mut s = self.state();
+        if let Some(l) = s.live(scope) {
             if l.holder.id != me.id {
-                return Ok(Acquire::Held(holder_of(&l)));
+                return Ok(Acquire::Held(holder_of(l)));
             }
         }
-        let mut tokens = self.tokens.lock().unwrap();
-        let token = tokens.entry(scope.clone()).or_insert(0);
-        *token += 1;
+        let now_us = wall_micros();
+        let last = s.tokens.get(scope).copied().unwrap_or(0);
+        let token = (last + 1).max(now_us);
+        s.tokens.insert(scope.clone(), token);
+        let since_ms = now_us / 1000;
         let lease = Lease {
             holder: me.clone(),
-            token: *token,
-            since_ms: 0,
+            token,
+            since_ms,
             expires: Instant::now() + ttl,
+            resign: false,
         };
-        self.leases.lock().unwrap().insert(scope.clone(), lease);
-        Ok(Acquire::Granted {
-            token: *token,
-            since_ms: 0,
-        })
+        s.leases.insert(scope.clone(), lease);
+        Ok(Acquire::Granted { token, since_ms })
     }
 
     async fn renew(
@@ -117,42 +154,38 @@ impl Store for MemoryStore {
         me: &Candidate,
         token: u64,
         ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Renewal, StoreError> {
         self.enter().await?;
-        let mut leases = self.leases.lock().unwrap();
-        match leases.get_mut(scope) {
-            Some(l) if l.expires > Instant::now() && l.holder.id == me.id && l.token == token => {
+        let mut s = self.state();
+        Ok(match s.live(scope) {
+            Some(l) if l.holder.id == me.id && l.token == token => {
                 l.expires = Instant::now() + ttl;
-                Ok(true)
+                if l.resign {
+                    Renewal::ResignRequested
+                } else {
+                    Renewal::Renewed
+                }
             }
-            _ => Ok(false),
-        }
+            _ => Renewal::Lost,
+        })
     }
 
     async fn release(&self, scope: &Scope, me: &Candidate, token: u64) -> Result<bool, StoreError> {
         self.enter().await?;
-        let ours = self
+        let mut s = self.state();
+        let ours = s
             .live(scope)
             .is_some_and(|l| l.holder.id == me.id && l.token == token);
         if ours {
-            self.leases.lock().unwrap().remove(scope);
-            for n in self
-                .watchers
-                .lock()
-                .unwrap()
-                .get(scope)
-                .into_iter()
-                .flatten()
-            {
-                n.notify_one();
-            }
+            s.leases.remove(scope);
+            s.wake(scope);
         }
         Ok(ours)
     }
 
     async fn read(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
         self.enter().await?;
-        Ok(self.live(scope).as_ref().map(holder_of))
+        Ok(self.state().live(scope).map(|l| holder_of(l)))
     }
 
     async fn wait_replicas(&self, _: &Scope, count: u32, _: Duration) -> Result<u32, StoreError> {
@@ -162,15 +195,43 @@ impl Store for MemoryStore {
 
     async fn watch(&self, scope: &Scope) -> Result<Watch, StoreError> {
         let notify = Arc::new(Notify::new());
-        self.watchers
-            .lock()
-            .unwrap()
-            .entry(scope.clone())
-            .or_default()
-            .push(notify.clone());
+        let mut s = self.state();
+        let list = s.watchers.entry(scope.clone()).or_default();
+        list.retain(|n| Arc::strong_count(n) > 1);
+        list.push(notify.clone());
         Ok(Watch {
             notify,
             _guard: Box::new(()),
         })
+    }
+
+    async fn request_resign(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
+        self.enter().await?;
+        let mut s = self.state();
+        let Some(l) = s.live(scope) else {
+            return Ok(None);
+        };
+        l.resign = true;
+        let holder = holder_of(l);
+        s.wake(scope);
+        Ok(Some(holder))
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, Holder)>, StoreError> {
+        self.enter().await?;
+        let mut s = self.state();
+        let scopes: Vec<Scope> = s
+            .leases
+            .keys()
+            .filter(|k| k.prefix == prefix)
+            .cloned()
+            .collect();
+        let mut found = BTreeMap::new();
+        for scope in scopes {
+            if let Some(l) = s.live(&scope) {
+                found.insert(scope.name.clone(), holder_of(l));
+            }
+        }
+        Ok(found.into_iter().collect())
     }
 }

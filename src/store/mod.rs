@@ -8,10 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-pub(crate) mod redis;
-
-#[cfg(test)]
 pub(crate) mod memory;
+pub(crate) mod redis;
 
 /// One election as a store sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -40,6 +38,18 @@ pub(crate) struct Holder {
     /// Lease time left when the store answered; `None` for a lease without expiry, which
     /// baton never writes (someone set it by hand).
     pub remaining: Option<Duration>,
+}
+
+/// The outcome of a renewal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Renewal {
+    /// The lease is still ours and was extended.
+    Renewed,
+    /// The lease is gone or held by someone else.
+    Lost,
+    /// The lease was extended, and someone asked its holder to hand over
+    /// ([`Store::request_resign`]): the holder resigns through its normal release path.
+    ResignRequested,
 }
 
 /// The outcome of an acquire attempt.
@@ -82,14 +92,15 @@ pub(crate) trait Store: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<Acquire, StoreError>;
 
-    /// Extends our lease if it is still ours under `token`; false if it is gone or not ours.
+    /// Extends our lease if it is still ours under `token`, and reports a pending request to
+    /// hand over.
     async fn renew(
         &self,
         scope: &Scope,
         me: &Candidate,
         token: u64,
         ttl: Duration,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Renewal, StoreError>;
 
     /// Deletes our lease if it is still ours under `token`, then notifies waiting candidates.
     async fn release(&self, scope: &Scope, me: &Candidate, token: u64) -> Result<bool, StoreError>;
@@ -107,6 +118,36 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Subscribes to release notifications for `scope`.
     async fn watch(&self, scope: &Scope) -> Result<Watch, StoreError>;
+
+    /// Asks whoever holds the lease to hand over: marks the lease so that the holder's next
+    /// renewal answers [`Renewal::ResignRequested`], then wakes the holder at once. Never
+    /// deletes anyone's lease. Returns the holder that was asked, or `None` if nobody leads.
+    async fn request_resign(&self, scope: &Scope) -> Result<Option<Holder>, StoreError>;
+
+    /// Every election under `prefix` whose lease is held right now, with its holder, sorted
+    /// by election name.
+    #[allow(dead_code)] // the CLI's `status` without `--election` lands next
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, Holder)>, StoreError>;
+}
+
+/// Which kind of store a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Redis standalone, Cluster or Sentinel.
+    Redis,
+    /// In-process, for tests and local runs: `memory://NAME`.
+    Memory,
+}
+
+/// Connects to the store that `spec` names (runs on the runtime thread).
+pub(crate) async fn connect(
+    spec: &StoreSpec,
+    timeout: Duration,
+) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match spec.kind {
+        Kind::Redis => Arc::new(redis::RedisStore::connect(spec, timeout).await?),
+        Kind::Memory => Arc::new(memory::MemoryStore::default()),
+    })
 }
 
 /// A parsed store location: what `build()` connects to.
@@ -116,13 +157,45 @@ pub(crate) struct StoreSpec {
     pub url: String,
     /// Each seed URL, trimmed.
     pub seeds: Vec<String>,
+    pub kind: Kind,
 }
 
+/// The URL forms baton accepts, for error messages.
+const SCHEMES: &str = "redis://[user:password@]host:port[/db], rediss:// for TLS, a comma-separated list of Redis Cluster seeds, redis+sentinel://host:port[,host:port...]/MASTER, or memory://NAME for tests";
+
 impl StoreSpec {
-    /// Parses `redis://...`, `rediss://...`, or a comma-separated list of cluster seeds.
+    /// Parses a store URL: Redis (`redis://`, `rediss://`, `redis+sentinel://`, or a
+    /// comma-separated list of Cluster seeds) or `memory://NAME`.
     pub fn parse(url: &str) -> Result<StoreSpec, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(format!("is empty; use {SCHEMES}"));
+        }
+        let scheme = url
+            .split_once("://")
+            .map(|(s, _)| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        let kind = match scheme.as_str() {
+            "memory" => Kind::Memory,
+            "redis" | "rediss" | "redis+sentinel" => Kind::Redis,
+            "" => return Err(format!("{:?} names no scheme; use {SCHEMES}", redact(url))),
+            _ => {
+                return Err(format!(
+                    "{} is not a store URL baton knows; use {SCHEMES}",
+                    redact(url)
+                ))
+            }
+        };
+        if kind == Kind::Memory {
+            memory::validate_url(url)?;
+            return Ok(StoreSpec {
+                url: url.to_string(),
+                seeds: vec![url.to_string()],
+                kind,
+            });
+        }
         // A Sentinel URL lists its sentinels with commas; anything else is a list of seeds.
-        let seeds: Vec<String> = if url.trim().starts_with(redis::SENTINEL_SCHEME) {
+        let seeds: Vec<String> = if url.starts_with(redis::SENTINEL_SCHEME) {
             vec![url.trim().to_string()]
         } else {
             url.split(',')
@@ -140,8 +213,9 @@ impl StoreSpec {
             redis::validate_url(seed)?;
         }
         Ok(StoreSpec {
-            url: url.trim().to_string(),
+            url: url.to_string(),
             seeds,
+            kind,
         })
     }
 
@@ -189,7 +263,12 @@ mod tests {
         }
         assert!(StoreSpec::parse("postgres://x")
             .unwrap_err()
-            .contains("not supported yet"));
+            .contains("is not a store URL baton knows"));
+        assert_eq!(
+            StoreSpec::parse("memory://tests").unwrap().kind,
+            Kind::Memory
+        );
+        assert!(StoreSpec::parse("memory://").is_err());
     }
 
     #[test]

@@ -151,3 +151,31 @@ pub fn many_elections_share_a_connection(url: &str, name: &str, clients: &dyn Fn
     let added = clients().saturating_sub(before);
     assert!(added <= 1, "{added} new connections for 50 elections");
 }
+
+/// Anyone can ask the leader to hand over (`baton resign`): the leader resigns through its own
+/// release path and another candidate takes over; nobody's lease is deleted by the asker.
+pub fn a_resign_request_reaches_the_leader(url: &str, name: &str) {
+    let ask = || Election::builder(url, name).request_resign().unwrap();
+    assert_eq!(ask(), None, "nobody leads yet");
+    let a = election(url, name);
+    let ta = a.wait_for_leadership(WAIT).unwrap();
+    let b = election(url, name);
+    let (a_events, b_events) = (a.events(), b.events());
+    while b.leader().is_none() {
+        b_events.recv_timeout(WAIT).unwrap();
+    }
+    let start = Instant::now();
+    let asked = ask().expect("the leader was asked");
+    assert_eq!(
+        (asked.candidate_id.as_str(), asked.token),
+        (a.candidate_id(), ta)
+    );
+    assert_eq!(revoked(&a_events), (ta, RevokeReason::Resigned));
+    assert!(granted(&b_events) > ta);
+    // A push, not the leader's next renewal or the lease's expiry.
+    assert!(
+        start.elapsed() < TTL / 3,
+        "handover took {:?}",
+        start.elapsed()
+    );
+}

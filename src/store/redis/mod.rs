@@ -18,7 +18,7 @@ use redis::{
 };
 use tokio::sync::{mpsc, Notify};
 
-use super::{Acquire, Candidate, Holder, Scope, Store, StoreError, StoreSpec, Watch};
+use super::{Acquire, Candidate, Holder, Renewal, Scope, Store, StoreError, StoreSpec, Watch};
 
 const MIN_MAJOR_VERSION: u32 = 7;
 
@@ -28,12 +28,6 @@ pub(crate) fn validate_url(url: &str) -> Result<(), String> {
     match scheme {
         Some("redis" | "rediss") => {}
         Some("redis+sentinel") => return sentinel::parse(url).map(|_| ()),
-        Some("postgres" | "postgresql" | "zookeeper" | "zk") => {
-            return Err(format!(
-                "{} is not supported yet; baton speaks Redis today: use redis://host:port",
-                super::redact(url)
-            ))
-        }
         _ => {
             return Err(format!(
                 "{} is not a Redis URL; use redis://[user:password@]host:port[/db], rediss:// for TLS, or a comma-separated list of cluster seeds",
@@ -85,6 +79,7 @@ pub(crate) struct RedisStore {
     renew: Script,
     release: Script,
     read: Script,
+    resign: Script,
 }
 
 impl RedisStore {
@@ -108,6 +103,7 @@ impl RedisStore {
             renew: Script::new(include_str!("renew.lua")),
             release: Script::new(include_str!("release.lua")),
             read: Script::new(include_str!("read.lua")),
+            resign: Script::new(include_str!("resign.lua")),
         })
     }
 
@@ -167,6 +163,15 @@ impl RedisStore {
         matches!(self.conn, Conn::Cluster(_))
     }
 
+    /// Sharded pub/sub in a Cluster: the notification stays on the lease's shard.
+    fn publish_command(&self) -> &'static str {
+        if self.is_cluster() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        }
+    }
+
     async fn invoke<T: redis::FromRedisValue>(
         &self,
         inv: ScriptInvocation<'_>,
@@ -198,18 +203,27 @@ pub(crate) fn key(scope: &Scope, suffix: &str) -> String {
 
 type HolderReply = (i64, String, String, String, String, String, i64);
 
-fn holder(reply: HolderReply) -> Holder {
-    let (_, candidate_id, host, pid, token, since, pttl) = reply;
-    Holder {
+/// A lease as the scripts report it. A field that does not parse is refused, never read as 0:
+/// a token 0 would let a fenced resource accept a stale leader.
+fn holder(reply: HolderReply) -> Result<Holder, StoreError> {
+    let (_, candidate_id, host, pid, token, since, left) = reply;
+    let bad = |field: &str, value: &str| {
+        StoreError::Refused(format!(
+            "the lease of {candidate_id:?} has an unreadable {field} {value:?}; something other than baton wrote baton's keys: delete the lease key or pick another key_prefix"
+        ))
+    };
+    Ok(Holder {
+        pid: pid.parse().map_err(|_| bad("pid", &pid))?,
+        token: token
+            .parse()
+            .ok()
+            .filter(|t| *t > 0)
+            .ok_or_else(|| bad("token", &token))?,
+        since_ms: since.parse().map_err(|_| bad("since", &since))?,
+        remaining: Some(Duration::from_millis(left.max(0) as u64)),
         candidate_id,
         host,
-        pid: pid.parse().unwrap_or(0),
-        token: token.parse().unwrap_or(0),
-        since_ms: since.parse().unwrap_or(0),
-        // PTTL is -1 for a lease without expiry (never written by baton); 0 means it expires
-        // within this millisecond, which is a lease like any other.
-        remaining: u64::try_from(pttl).ok().map(Duration::from_millis),
-    }
+    })
 }
 
 #[async_trait]
@@ -229,7 +243,7 @@ impl Store for RedisStore {
             .arg(ttl.as_millis() as u64);
         let reply: HolderReply = self.invoke(inv).await?;
         let granted = reply.0 == 1;
-        let h = holder(reply);
+        let h = holder(reply)?;
         Ok(if granted {
             Acquire::Granted {
                 token: h.token,
@@ -246,28 +260,26 @@ impl Store for RedisStore {
         me: &Candidate,
         token: u64,
         ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Renewal, StoreError> {
         let mut inv = self.renew.prepare_invoke();
         inv.key(key(scope, "lease"))
             .arg(&me.id)
             .arg(token.to_string())
             .arg(ttl.as_millis() as u64);
         let renewed: i64 = self.invoke(inv).await?;
-        Ok(renewed == 1)
+        Ok(match renewed {
+            1 => Renewal::Renewed,
+            2 => Renewal::ResignRequested,
+            _ => Renewal::Lost,
+        })
     }
 
     async fn release(&self, scope: &Scope, me: &Candidate, token: u64) -> Result<bool, StoreError> {
-        // Sharded pub/sub in a Cluster: the notification stays on the lease's shard.
-        let publish = if self.is_cluster() {
-            "SPUBLISH"
-        } else {
-            "PUBLISH"
-        };
         let mut inv = self.release.prepare_invoke();
         inv.key(key(scope, "lease"))
             .arg(&me.id)
             .arg(token.to_string())
-            .arg(publish)
+            .arg(self.publish_command())
             .arg(key(scope, "released"));
         let released: i64 = self.invoke(inv).await?;
         Ok(released == 1)
@@ -277,7 +289,23 @@ impl Store for RedisStore {
         let mut inv = self.read.prepare_invoke();
         inv.key(key(scope, "lease"));
         let reply: Option<HolderReply> = self.invoke(inv).await?;
-        Ok(reply.map(holder))
+        reply.map(holder).transpose()
+    }
+
+    async fn request_resign(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
+        let mut inv = self.resign.prepare_invoke();
+        inv.key(key(scope, "lease"))
+            .arg(self.publish_command())
+            .arg(key(scope, "released"));
+        let reply: Option<HolderReply> = self.invoke(inv).await?;
+        reply.map(holder).transpose()
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, Holder)>, StoreError> {
+        let _ = prefix;
+        Err(StoreError::Refused(
+            "listing elections is not implemented for Redis yet".into(),
+        ))
     }
 
     async fn wait_replicas(
@@ -488,26 +516,29 @@ mod tests {
     }
 
     #[test]
-    fn a_lease_expiring_this_millisecond_is_not_one_without_expiry() {
-        let reply = |pttl| {
+    fn lease_fields_parse_or_are_refused() {
+        let reply = |token: &str, left| {
             (
                 0,
                 "c".into(),
                 "h".into(),
                 "7".into(),
-                "9".into(),
+                token.into(),
                 "1".into(),
-                pttl,
+                left,
             )
         };
-        assert_eq!(holder(reply(0)).remaining, Some(Duration::ZERO));
         assert_eq!(
-            holder(reply(1500)).remaining,
-            Some(Duration::from_millis(1500))
+            holder(reply("9", 0)).unwrap().remaining,
+            Some(Duration::ZERO)
         );
-        assert_eq!(holder(reply(-1)).remaining, None);
-        let h = holder(reply(5));
+        let h = holder(reply("9", 1500)).unwrap();
+        assert_eq!(h.remaining, Some(Duration::from_millis(1500)));
         assert_eq!((h.pid, h.token, h.since_ms), (7, 9, 1));
+        for bad in ["", "x", "0", "-3"] {
+            let err = holder(reply(bad, 5)).unwrap_err().to_string();
+            assert!(err.contains("token") && err.contains("delete"), "{err}");
+        }
     }
 
     #[test]

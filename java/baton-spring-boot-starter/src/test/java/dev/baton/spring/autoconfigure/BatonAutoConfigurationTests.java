@@ -210,7 +210,7 @@ class BatonAutoConfigurationTests {
         withStore().withPropertyValues("baton.connect-timeout=-1s")
             .run(context -> assertThat(startupFailure(context)).contains("baton.connect-timeout: connectTimeout must not be negative"));
         runner.withPropertyValues("baton.store=http://localhost:6379", "spring.application.name=" + app())
-            .run(context -> assertThat(startupFailure(context)).contains("baton.store: http://localhost:6379 is not a Redis URL"));
+            .run(context -> assertThat(startupFailure(context)).contains("baton.store: http://localhost:6379 is not a store URL baton knows"));
     }
 
     @Test
