@@ -60,7 +60,7 @@ pub use config::{ElectionBuilder, SAFETY_MARGIN};
 pub use election::events::{Event, Events, LeaderInfo, RecvError, RevokeReason};
 pub use election::Election;
 pub use error::{ConfigError, ConfigProblem, Error};
-pub use runtime::shutdown;
+pub use runtime::{shutdown, SHUTDOWN_BOUND};
 
 /// baton's version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -133,6 +133,7 @@ impl Election {
                     shared: engine_shared,
                     store,
                     scope,
+                    url,
                     timing: config.timing,
                     campaign: config.campaign,
                     replicas: config.replicas,
@@ -196,6 +197,7 @@ impl Election {
     pub fn events(&self) -> Events {
         Events {
             rx: self.control.shared.subscribe(),
+            forked: self.control.shared.forked(),
         }
     }
 
@@ -211,7 +213,7 @@ impl Election {
             let event = match until {
                 Some(until) => events
                     .recv_timeout(until.saturating_duration_since(std::time::Instant::now()))?,
-                None => events.recv().ok_or(RecvError::Closed)?,
+                None => events.recv().ok_or_else(|| events.ended())?,
             };
             // A grant that was queued while this thread was paused may be stale by now.
             if let events::Event::Granted { token } = event {
