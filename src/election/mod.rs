@@ -73,8 +73,9 @@ impl std::fmt::Debug for Election {
 }
 
 impl Election {
-    /// Starts configuring an election named `name` on the store at `store`
-    /// (`redis://...`, `rediss://...`, or a comma-separated list of Redis Cluster seeds).
+    /// Starts configuring an election named `name` on the store at `store`: `redis://...`,
+    /// `rediss://...`, a comma-separated list of Redis Cluster seeds, `redis+sentinel://...`,
+    /// or `memory://NAME` (in-process, for tests and local runs).
     pub fn builder(store: impl Into<String>, name: impl Into<String>) -> ElectionBuilder {
         ElectionBuilder::new(store.into(), name.into())
     }
