@@ -52,6 +52,7 @@ mod config;
 mod election;
 mod error;
 pub mod ffi;
+mod leaders;
 mod runtime;
 mod store;
 
@@ -59,6 +60,7 @@ pub use config::{ElectionBuilder, SAFETY_MARGIN};
 pub use election::events::{Event, Events, LeaderInfo, RecvError, RevokeReason};
 pub use election::Election;
 pub use error::{ConfigError, ConfigProblem, Error};
+pub use leaders::leaders;
 pub use runtime::shutdown;
 
 /// baton's version, as in Cargo.toml.

@@ -32,7 +32,7 @@ impl Drop for Runner {
 fn run(url: &str, election: &str, ttl: &str, id: usize, tx: &Sender<Started>) -> Runner {
     let mut child = Command::new(BATON)
         .args(["run", "--store", url, "--election", election, "--ttl", ttl])
-        .args(["--grace", "2s", "--", "sh", "-c", CMD])
+        .args(["--grace", "300ms", "--", "sh", "-c", CMD])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
