@@ -256,6 +256,16 @@ fn bad_input_gets_one_line_that_names_the_fix() {
     rejects(&["run", "--bogus"], 2, &["--bogus"]);
     rejects(&run(&["--ttl", "5x"]), 2, &["--ttl", "500ms"]);
     rejects(
+        &run(&["--ttl", "1s", "--grace", "2s"]),
+        2,
+        &[
+            "--grace 2s",
+            "--ttl 1s",
+            "604ms",
+            "lower --grace or raise --ttl",
+        ],
+    );
+    rejects(
         &run(&["--ttl", "50ms"]),
         2,
         &["ttl", "between 100ms and 24h"],
@@ -283,4 +293,57 @@ fn bad_input_gets_one_line_that_names_the_fix() {
         69,
         &["unreachable", &dead],
     );
+}
+
+#[test]
+fn not_elected_within_wait_timeout_exits_124_without_running_the_command() {
+    let redis = RedisServer::start();
+    let (tx, started) = channel();
+    let _leader = run(&redis.url(), "cli", "10s", 0, &tx);
+    started.recv_timeout(WAIT).unwrap();
+    let out = baton(&[
+        "run",
+        "--store",
+        &redis.url(),
+        "--election",
+        "cli",
+        "--wait-timeout",
+        "300ms",
+        "--",
+        "sh",
+        "-c",
+        "echo ran",
+    ]);
+    assert_eq!(out.status.code(), Some(124));
+    assert!(out.stdout.is_empty(), "the command must not run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--wait-timeout"));
+}
+
+#[test]
+fn a_command_that_cannot_start_exits_127_and_releases_the_lease() {
+    let redis = RedisServer::start();
+    let out = baton(&[
+        "run",
+        "--store",
+        &redis.url(),
+        "--election",
+        "x",
+        "--ttl",
+        "1m",
+        "--",
+        "/nonexistent/command",
+    ]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/command"));
+    // Released at once, not left to expire after a minute.
+    let status = baton(&[
+        "status",
+        "--store",
+        &redis.url(),
+        "--election",
+        "x",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["leader"], serde_json::Value::Null);
 }

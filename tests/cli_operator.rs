@@ -205,3 +205,34 @@ fn status_watch_and_resign_through_sentinel() {
     let sentinel = RedisSentinel::start();
     operator_commands(&sentinel.url(), ["alpha", "beta"]);
 }
+
+/// The README's `ACL SETUSER` line is enough for listing (`SCAN`) and resigning.
+#[test]
+fn the_readme_acl_user_can_list_and_resign() {
+    let redis = RedisServer::start();
+    let acl = include_str!("../README.md")
+        .lines()
+        .find(|l| l.starts_with("ACL SETUSER baton "))
+        .expect("README.md shows the ACL SETUSER line");
+    assert_eq!(
+        redis
+            .cmd(&acl.split_whitespace().collect::<Vec<_>>())
+            .trim(),
+        "+OK"
+    );
+    let url = format!("redis://baton:change-me@127.0.0.1:{}", redis.port());
+    let (_leader, token) = leader(&url, "baton:", "acl");
+    let out = baton(&["status", "--store", &url, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_lines(&out)[0]["leader"]["token"], token);
+    let out = baton(&["resign", "--store", &url, "--election", "acl"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
