@@ -25,14 +25,16 @@ fn baton() -> String {
 }
 const WAIT: Duration = Duration::from_secs(20);
 
-/// Checks earlier commands' pids, then records its own and a background grandchild's.
+/// Checks earlier commands' pids (comm is `sh` or `sleep`: no spaces in /proc/PID/stat), then records its own and a background grandchild's.
 /// `$1` is the directory; `$2` says what to do after starting.
 const SCRIPT: &str = r#"
 dir=$1
 for f in "$dir"/*.pids; do
   [ -e "$f" ] || continue
   for p in $(cat "$f"); do
-    if kill -0 "$p" 2>/dev/null; then echo "token $BATON_FENCING_TOKEN found $p of $f alive" >> "$dir/overlap"; fi
+    # Alive unless gone or a zombie (dead, waiting to be reaped): field 3 of /proc/PID/stat.
+    state=$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)
+    if [ -n "$state" ] && [ "$state" != Z ]; then echo "token $BATON_FENCING_TOKEN found $p ($state) of $f alive" >> "$dir/overlap"; fi
   done
 done
 case "$2" in ignore-term) trap '' TERM ;; esac
