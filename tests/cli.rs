@@ -347,3 +347,57 @@ fn a_command_that_cannot_start_exits_127_and_releases_the_lease() {
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json["leader"], serde_json::Value::Null);
 }
+
+#[test]
+fn a_signal_while_waiting_for_leadership_exits_128_plus_n_without_running_the_command() {
+    let redis = RedisServer::start();
+    let (tx, started) = channel();
+    let _leader = run(&redis.url(), "cli", "10s", 0, &tx);
+    started.recv_timeout(WAIT).unwrap();
+    let mut waiting = Command::new(BATON)
+        .args(["run", "--store", &redis.url(), "--election", "cli"])
+        .args(["--", "sh", "-c", "echo ran"])
+        .env("BATON_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its "waiting for leadership" log line comes after its signal handlers are in place.
+    let stderr = BufReader::new(waiting.stderr.take().unwrap());
+    let waits = stderr
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("waiting for leadership"));
+    assert!(waits);
+    signal(&waiting, libc::SIGTERM);
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM));
+    assert!(out.stdout.is_empty(), "the command never ran");
+}
+
+#[test]
+fn resign_wait_gives_up_with_124_when_the_leader_cannot_act() {
+    let redis = RedisServer::start();
+    let (tx, started) = channel();
+    let mut leader = run(&redis.url(), "cli", "10s", 0, &tx);
+    let first = started.recv_timeout(WAIT).unwrap();
+    // A stopped leader hears nothing; its lease runs for 10s.
+    signal(&leader.child, libc::SIGSTOP);
+    let out = baton(&[
+        "resign",
+        "--store",
+        &redis.url(),
+        "--election",
+        "cli",
+        "--wait",
+        "--timeout",
+        "300ms",
+        "--json",
+    ]);
+    signal(&leader.child, libc::SIGCONT);
+    assert_eq!(out.status.code(), Some(124));
+    let asked: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(asked["leader"]["token"], first.token);
+    // Resumed, it hears the request and hands over: its command stopped, exit 75.
+    assert_eq!(leader.child.wait().unwrap().code(), Some(75));
+}

@@ -220,6 +220,8 @@ pub fn main(grace_ms: u64, command: &[String]) -> ExitCode {
     let mut ctl_open = true;
     let mut lost = false;
     let mut term_sent = false;
+    // The stop began ahead of a deadline (not at once, after baton went or lost the lease).
+    let mut by_deadline = false;
     let mut killing = false;
     let mut cmd_status: Option<i32> = None;
     let mut exited_at: Option<u64> = None;
@@ -252,10 +254,15 @@ pub fn main(grace_ms: u64, command: &[String]) -> ExitCode {
             term_sent = true;
             if exited_at.is_none() {
                 lost = true;
-                eprintln!(
-                    "baton: the lease runs out in {} ms; sending SIGTERM to the command (SIGKILL at the deadline)",
-                    deadline.saturating_sub(now) / 1_000_000
-                );
+                by_deadline = deadline > now;
+                if by_deadline {
+                    eprintln!(
+                        "baton: the lease runs out in {} ms; sending SIGTERM to the command (SIGKILL at the deadline)",
+                        (deadline - now) / 1_000_000
+                    );
+                } else {
+                    eprintln!("baton: leadership ended; killing the command and all it started");
+                }
             }
             tree::signal_all(Some(group), libc::SIGTERM);
         }
@@ -264,7 +271,7 @@ pub fn main(grace_ms: u64, command: &[String]) -> ExitCode {
             None => deadline,
         };
         if term_sent && now >= kill_at {
-            if !killing && exited_at.is_none() {
+            if !killing && by_deadline {
                 eprintln!("baton: lease deadline reached; sending SIGKILL to the command");
             }
             killing = true;
