@@ -200,10 +200,14 @@ pub fn main(grace_ms: u64, command: &[String]) -> ExitCode {
         report(ENDED_NOT_STARTED);
         return ExitCode::from(crate::EXIT_UNAVAILABLE);
     }
-    // No deadline, no command: baton went away before it sent one.
-    let Some(Ctl::Deadline(mut deadline)) = read_ctl(CTL_FD) else {
-        report(ENDED_LOST);
-        return ExitCode::from(crate::EXIT_LOST);
+    // No deadline, no command: baton went away before it sent one, or the lease ended
+    // between the grant and now.
+    let mut deadline = match read_ctl(CTL_FD) {
+        Some(Ctl::Deadline(d)) if d > boottime_ns() => d,
+        _ => {
+            report(ENDED_LOST);
+            return ExitCode::from(crate::EXIT_LOST);
+        }
     };
     let group = match spawn(command) {
         Ok(pid) => pid,
