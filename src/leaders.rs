@@ -35,8 +35,15 @@ pub fn leaders(
     let limit = config.connect_timeout;
     let prefix = config.prefix.clone();
     runtime::block_on(async move {
-        let store: Arc<dyn crate::store::Store> = runtime::store(&config.store, limit).await?;
-        match tokio::time::timeout(limit, store.list(&prefix)).await {
+        let store: Arc<dyn crate::store::Store> =
+            runtime::store(&config.store, limit, false).await?;
+        let sent = crate::clock::now_nanos();
+        let outcome = tokio::time::timeout(limit, store.list(&prefix)).await;
+        if outcome.is_err() {
+            // As for any one-shot read: a stalled connection gets replaced.
+            store.stalled(sent);
+        }
+        match outcome {
             Ok(Ok(list)) => Ok(list
                 .into_iter()
                 .map(|(name, h)| {

@@ -84,6 +84,9 @@ pub enum RecvError {
     /// The election was closed and every event was delivered.
     #[error("the election was closed")]
     Closed,
+    /// The election was built before this process was forked: it belongs to the parent.
+    #[error("this election was built before fork(); in the child, build a new one")]
+    Forked,
 }
 
 /// A subscription to an election's events, starting with its current state.
@@ -93,6 +96,8 @@ pub enum RecvError {
 #[derive(Debug)]
 pub struct Events {
     pub(crate) rx: flume::Receiver<Event>,
+    /// Subscribed in a process forked after the election was built: it ends at once.
+    pub(crate) forked: bool,
 }
 
 impl Events {
@@ -105,8 +110,17 @@ impl Events {
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvError> {
         self.rx.recv_timeout(timeout).map_err(|e| match e {
             flume::RecvTimeoutError::Timeout => RecvError::Timeout,
-            flume::RecvTimeoutError::Disconnected => RecvError::Closed,
+            flume::RecvTimeoutError::Disconnected => self.ended(),
         })
+    }
+
+    /// Why the stream ended: closed, or inherited through `fork()`.
+    pub(crate) fn ended(&self) -> RecvError {
+        if self.forked {
+            RecvError::Forked
+        } else {
+            RecvError::Closed
+        }
     }
 
     /// The next event if one is queued.

@@ -60,14 +60,11 @@ impl RedisStore {
     async fn lease_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let pattern = format!("{}{{*}}:lease", glob_escape(prefix));
         let mut keys = Vec::new();
-        match self.conn.live() {
-            Live::Single(mut c) => {
+        match self.link.live() {
+            Live::Single(_) => {
                 let mut cursor = 0;
                 loop {
-                    let reply = scan(cursor, &pattern)
-                        .query_async(&mut c)
-                        .await
-                        .map_err(classify)?;
+                    let reply = self.query(scan(cursor, &pattern)).await.map_err(classify)?;
                     let (next, found) = scan_reply(reply)?;
                     keys.extend(found);
                     if next == 0 {
@@ -124,9 +121,9 @@ impl RedisStore {
             let Some(name) = election_of(prefix, &key) else {
                 continue;
             };
-            let mut inv = self.read.prepare_invoke();
-            inv.key(&key);
-            let reply: Option<HolderReply> = self.invoke(inv).await?;
+            let reply: Option<HolderReply> = self
+                .invoke(&self.read, std::slice::from_ref(&key), &[])
+                .await?;
             if let Some(h) = reply.map(holder).transpose()? {
                 found.insert(name.to_string(), h);
             }
