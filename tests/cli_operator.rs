@@ -236,3 +236,32 @@ fn the_readme_acl_user_can_list_and_resign() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The Rust API behind `baton status` without `--election`, on the in-process store.
+#[test]
+fn baton_leaders_lists_the_held_elections_under_a_prefix() {
+    let store = "memory://leaders-test";
+    let build = |prefix: &str, name: &str| {
+        baton::Election::builder(store, name)
+            .key_prefix(prefix)
+            .build()
+            .unwrap()
+    };
+    let (b, a, other) = (build("p:", "b"), build("p:", "a"), build("q:", "c"));
+    let tokens: Vec<u64> = [&a, &b, &other]
+        .iter()
+        .map(|e| e.wait_for_leadership(WAIT).unwrap())
+        .collect();
+    let listed = baton::leaders(store, "p:", Duration::from_secs(5)).unwrap();
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(listed[0].1.token, tokens[0]);
+    assert_eq!(listed[1].1.token, tokens[1]);
+    a.close();
+    let listed = baton::leaders(store, "p:", Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        listed.len(),
+        1,
+        "a released lease is not listed: {listed:?}"
+    );
+}
