@@ -62,6 +62,7 @@ mod election;
 mod error;
 pub mod ffi;
 mod fork;
+mod leaders;
 mod runtime;
 mod store;
 
@@ -69,6 +70,7 @@ pub use config::{ElectionBuilder, SAFETY_MARGIN};
 pub use election::events::{Event, Events, LeaderInfo, RecvError, RevokeReason};
 pub use election::Election;
 pub use error::{ConfigError, ConfigProblem, Error};
+pub use leaders::leaders;
 pub use runtime::{shutdown, SHUTDOWN_BOUND};
 
 /// baton's version, as in Cargo.toml.

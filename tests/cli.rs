@@ -32,7 +32,7 @@ impl Drop for Runner {
 fn run(url: &str, election: &str, ttl: &str, id: usize, tx: &Sender<Started>) -> Runner {
     let mut child = Command::new(BATON)
         .args(["run", "--store", url, "--election", election, "--ttl", ttl])
-        .args(["--grace", "2s", "--", "sh", "-c", CMD])
+        .args(["--grace", "300ms", "--", "sh", "-c", CMD])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -256,6 +256,16 @@ fn bad_input_gets_one_line_that_names_the_fix() {
     rejects(&["run", "--bogus"], 2, &["--bogus"]);
     rejects(&run(&["--ttl", "5x"]), 2, &["--ttl", "500ms"]);
     rejects(
+        &run(&["--ttl", "1s", "--grace", "2s"]),
+        2,
+        &[
+            "--grace 2s",
+            "--ttl 1s",
+            "604ms",
+            "lower --grace or raise --ttl",
+        ],
+    );
+    rejects(
         &run(&["--ttl", "50ms"]),
         2,
         &["ttl", "between 100ms and 24h"],
@@ -283,4 +293,111 @@ fn bad_input_gets_one_line_that_names_the_fix() {
         69,
         &["unreachable", &dead],
     );
+}
+
+#[test]
+fn not_elected_within_wait_timeout_exits_124_without_running_the_command() {
+    let redis = RedisServer::start();
+    let (tx, started) = channel();
+    let _leader = run(&redis.url(), "cli", "10s", 0, &tx);
+    started.recv_timeout(WAIT).unwrap();
+    let out = baton(&[
+        "run",
+        "--store",
+        &redis.url(),
+        "--election",
+        "cli",
+        "--wait-timeout",
+        "300ms",
+        "--",
+        "sh",
+        "-c",
+        "echo ran",
+    ]);
+    assert_eq!(out.status.code(), Some(124));
+    assert!(out.stdout.is_empty(), "the command must not run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--wait-timeout"));
+}
+
+#[test]
+fn a_command_that_cannot_start_exits_127_and_releases_the_lease() {
+    let redis = RedisServer::start();
+    let out = baton(&[
+        "run",
+        "--store",
+        &redis.url(),
+        "--election",
+        "x",
+        "--ttl",
+        "1m",
+        "--",
+        "/nonexistent/command",
+    ]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/command"));
+    // Released at once, not left to expire after a minute.
+    let status = baton(&[
+        "status",
+        "--store",
+        &redis.url(),
+        "--election",
+        "x",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["leader"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_signal_while_waiting_for_leadership_exits_128_plus_n_without_running_the_command() {
+    let redis = RedisServer::start();
+    let (tx, started) = channel();
+    let _leader = run(&redis.url(), "cli", "10s", 0, &tx);
+    started.recv_timeout(WAIT).unwrap();
+    let mut waiting = Command::new(BATON)
+        .args(["run", "--store", &redis.url(), "--election", "cli"])
+        .args(["--", "sh", "-c", "echo ran"])
+        .env("BATON_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its "waiting for leadership" log line comes after its signal handlers are in place.
+    let stderr = BufReader::new(waiting.stderr.take().unwrap());
+    let waits = stderr
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("waiting for leadership"));
+    assert!(waits);
+    signal(&waiting, libc::SIGTERM);
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM));
+    assert!(out.stdout.is_empty(), "the command never ran");
+}
+
+#[test]
+fn resign_wait_gives_up_with_124_when_the_leader_cannot_act() {
+    let redis = RedisServer::start();
+    let (tx, started) = channel();
+    let mut leader = run(&redis.url(), "cli", "10s", 0, &tx);
+    let first = started.recv_timeout(WAIT).unwrap();
+    // A stopped leader hears nothing; its lease runs for 10s.
+    signal(&leader.child, libc::SIGSTOP);
+    let out = baton(&[
+        "resign",
+        "--store",
+        &redis.url(),
+        "--election",
+        "cli",
+        "--wait",
+        "--timeout",
+        "300ms",
+        "--json",
+    ]);
+    signal(&leader.child, libc::SIGCONT);
+    assert_eq!(out.status.code(), Some(124));
+    let asked: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(asked["leader"]["token"], first.token);
+    // Resumed, it hears the request and hands over: its command stopped, exit 75.
+    assert_eq!(leader.child.wait().unwrap().code(), Some(75));
 }

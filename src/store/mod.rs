@@ -141,7 +141,6 @@ pub(crate) trait Store: Send + Sync + 'static {
 
     /// Every election under `prefix` whose lease is held right now, with its holder, sorted
     /// by election name.
-    #[allow(dead_code)] // the CLI's `status` without `--election` lands next
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Holder)>, StoreError>;
 }
 

@@ -1,22 +1,62 @@
-//! `baton run`: wait for leadership, run the command while leading, stop it when leadership ends.
+//! `baton run`: wait for leadership, run the command (under the watchdog) while leading, stop
+//! it so that nothing of it outlives the lease.
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitCode, ExitStatus};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
 use baton::{Election, Event};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-use crate::{RunArgs, EXIT_LOST};
+use crate::watchdog::{self, Ctl, CTL_FD, REPORT_FD};
+use crate::{RunArgs, EXIT_LOST, EXIT_TIMEOUT, EXIT_USAGE};
+
+/// The engine's defaults that `baton run` leaves as they are (see baton's Configuration).
+const DRIFT: f64 = 0.01;
+
+/// Longest `--grace` the lease allows: a renewal is sent `renew_interval` (ttl / 3) after the
+/// previous one and may need one retry (`retry_interval`, ttl / 20); only if both failed may
+/// the stop begin, and SIGKILL must land by the deadline, `ttl × (1 − drift) − 2 ms` after the
+/// last successful renewal was sent. So: grace ≤ ttl × (1 − drift) − 2 ms − ttl/3 − ttl/20.
+pub fn max_grace(ttl: Duration) -> Duration {
+    let span = ttl
+        .mul_f64(1.0 - DRIFT)
+        .saturating_sub(baton::SAFETY_MARGIN);
+    span.saturating_sub(ttl / 3).saturating_sub(ttl / 20)
+}
+
+/// `--grace` as given, checked against the ttl; the default is 5s or the longest allowed.
+fn grace(args: &RunArgs) -> Result<Duration, String> {
+    let limit = max_grace(args.ttl);
+    match args.grace {
+        None => Ok(limit.min(Duration::from_secs(5))),
+        Some(g) if g <= limit => Ok(g),
+        Some(g) => Err(format!(
+            "--grace {} is too long for --ttl {}: SIGKILL must land by the lease deadline, so grace may be at most ttl × 0.99 − 2ms − ttl/3 − ttl/20 = {}; lower --grace or raise --ttl",
+            humantime::format_duration(g),
+            humantime::format_duration(args.ttl),
+            humantime::format_duration(Duration::from_millis(limit.as_millis() as u64)),
+        )),
+    }
+}
 
 enum Msg {
     Event(Event),
     Signal(i32),
-    Exited,
+    Exited(ExitStatus),
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let election = match args.target.builder().ttl(args.ttl).build() {
+    let grace = match grace(&args) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("baton: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    // Orphans of CMD come back to baton if the watchdog itself is killed (see `finish`).
+    crate::tree::become_subreaper();
+    let election = match args.store.builder(&args.election).ttl(args.ttl).build() {
         Ok(e) => e,
         Err(e) => return crate::fail(&e),
     };
@@ -38,141 +78,236 @@ pub fn run(args: RunArgs) -> ExitCode {
             .for_each(|s| drop(signal_tx.send(Msg::Signal(s))))
     });
 
-    let name = args.target.election.clone();
+    let name = args.election.clone();
     tracing::info!(election = %name, candidate = election.candidate_id(), "waiting for leadership");
+    let give_up = args.wait_timeout.map(|t| Instant::now() + t);
     let token = loop {
-        match rx.recv() {
+        let msg = match give_up {
+            Some(at) => rx
+                .recv_deadline(at)
+                .map_err(|e| matches!(e, flume::RecvTimeoutError::Timeout)),
+            None => rx.recv().map_err(|_| false),
+        };
+        match msg {
             Ok(Msg::Event(Event::Granted { token })) => break token,
             Ok(Msg::Signal(sig)) => {
                 election.close();
                 return ExitCode::from(128 + sig as u8);
             }
-            _ => {}
+            Ok(_) => {}
+            Err(true) => {
+                eprintln!(
+                    "baton: not elected leader of {name} within --wait-timeout {}; giving up",
+                    humantime::format_duration(args.wait_timeout.unwrap_or_default())
+                );
+                election.close();
+                return ExitCode::from(EXIT_TIMEOUT);
+            }
+            Err(false) => return ExitCode::from(crate::EXIT_UNAVAILABLE),
         }
     };
     eprintln!(
         "baton: leading {name} with fencing token {token}; starting {}",
         args.command[0]
     );
-    let mut child = match spawn(&args.command, &election, token) {
-        Ok(c) => c,
+    let mut supervised = match Supervised::start(&args.command, &election, token, grace) {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!(
-                "baton: cannot start {:?}: {e}; check the command and its PATH",
-                args.command[0]
-            );
+            eprintln!("baton: cannot start the watchdog: {e}");
             election.close();
-            return ExitCode::from(127);
+            return ExitCode::from(crate::EXIT_NOT_STARTED);
         }
     };
-    let pid = child.id() as i32;
+    let mut child = supervised.child.take().expect("just started");
     let exit_tx = tx.clone();
     std::thread::spawn(move || {
-        wait_without_reaping(pid);
-        let _ = exit_tx.send(Msg::Exited);
+        let status = child
+            .wait()
+            .unwrap_or_else(|_| std::os::unix::process::ExitStatusExt::from_raw(1 << 8));
+        let _ = exit_tx.send(Msg::Exited(status));
     });
 
+    // Heartbeats: the watchdog learns of each renewal well within retry_interval (ttl / 20).
+    let beat = (args.ttl / 40).clamp(Duration::from_millis(1), Duration::from_millis(100));
+    let mut revoked = false;
     loop {
-        match rx.recv() {
-            Ok(Msg::Exited) | Err(_) => {
-                let status = reap(&mut child);
-                election.close();
-                return ExitCode::from(exit_code(status));
+        if !revoked {
+            supervised.heartbeat(&election);
+        }
+        match rx.recv_timeout(beat) {
+            Err(flume::RecvTimeoutError::Timeout) => {}
+            Err(flume::RecvTimeoutError::Disconnected) => unreachable!("we hold a sender"),
+            Ok(Msg::Exited(status)) => {
+                return finish(
+                    &mut supervised,
+                    &election,
+                    &name,
+                    &args.command[0],
+                    status,
+                    revoked,
+                )
             }
             Ok(Msg::Signal(sig)) => {
                 // Forward; the command decides how to stop, and its status becomes ours.
-                signal_group(pid, sig);
+                supervised.send(Ctl::Signal(sig));
             }
             Ok(Msg::Event(Event::Revoked { reason, .. })) => {
                 eprintln!(
                     "baton: leadership of {name} lost ({reason}); stopping {}",
                     args.command[0]
                 );
-                stop(pid, &rx, args.grace);
-                reap(&mut child);
-                election.close();
-                return ExitCode::from(EXIT_LOST);
+                // The lease is gone or going: stop now (SIGTERM and SIGKILL at once).
+                revoked = true;
+                supervised.send(Ctl::Deadline(0));
             }
             Ok(Msg::Event(_)) => {}
         }
     }
 }
 
-fn spawn(command: &[String], election: &Election, token: u64) -> std::io::Result<Child> {
-    let parent = std::process::id() as i32;
-    let mut cmd = Command::new(&command[0]);
-    cmd.args(&command[1..])
-        .env("BATON_ELECTION", election.name())
-        .env("BATON_FENCING_TOKEN", token.to_string())
-        .env("BATON_CANDIDATE_ID", election.candidate_id());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // Own process group, so that signals reach the command's children too.
-            libc::setpgid(0, 0);
-            // A leader-only command must never outlive the baton that holds its lease.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            if libc::getppid() != parent {
-                libc::_exit(EXIT_LOST as i32);
-            }
-            Ok(())
-        });
-    }
-    cmd.spawn()
+/// The watchdog process and the two pipes to it.
+struct Supervised {
+    child: Option<std::process::Child>,
+    /// baton → watchdog (non-blocking: a stopped watchdog must never stop baton).
+    ctl: std::fs::File,
+    /// watchdog → baton: how it ended.
+    report: std::fs::File,
+    last_sent: u64,
 }
 
-/// Blocks until the child exited, leaving it a zombie so that its pid cannot be reused
-/// before the main thread reaps it: signals sent until then cannot hit another process.
-fn wait_without_reaping(pid: i32) {
-    loop {
-        // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let rc = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            )
+fn pipe() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fds we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds are fresh and owned by nobody else.
+    Ok(unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    })
+}
+
+impl Supervised {
+    fn start(
+        command: &[String],
+        election: &Election,
+        token: u64,
+        grace: Duration,
+    ) -> std::io::Result<Supervised> {
+        use std::os::fd::AsRawFd;
+        let (ctl_r, ctl) = pipe()?;
+        let (report, report_w) = pipe()?;
+        // SAFETY: setting O_NONBLOCK on our own fd.
+        unsafe {
+            let fd = ctl.as_raw_fd();
+            libc::fcntl(
+                fd,
+                libc::F_SETFL,
+                libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+            );
+        }
+        let (r, w) = (ctl_r.as_raw_fd(), report_w.as_raw_fd());
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.arg("__watchdog")
+            .arg("--grace-ms")
+            .arg(grace.as_millis().to_string())
+            .arg("--")
+            .args(command)
+            .env("BATON_ELECTION", election.name())
+            .env("BATON_FENCING_TOKEN", token.to_string())
+            .env("BATON_CANDIDATE_ID", election.candidate_id());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                // Move the pipe ends to fds 3 and 4 (via fresh fds, in case they are 3 or 4).
+                let r2 = libc::fcntl(r, libc::F_DUPFD_CLOEXEC, 10);
+                let w2 = libc::fcntl(w, libc::F_DUPFD_CLOEXEC, 10);
+                if r2 < 0 || w2 < 0 || libc::dup2(r2, CTL_FD) < 0 || libc::dup2(w2, REPORT_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // A session of its own: the terminal's SIGTSTP/SIGINT to baton's foreground
+                // group never reach the watchdog, so Ctrl-Z stops baton, not the deadline.
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let child = cmd.spawn()?;
+        drop((ctl_r, report_w));
+        let mut s = Supervised {
+            child: Some(child),
+            ctl,
+            report,
+            last_sent: 0,
         };
-        if rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return;
+        s.heartbeat(election);
+        Ok(s)
+    }
+
+    fn send(&mut self, msg: Ctl) {
+        use std::io::Write;
+        // A full pipe means the watchdog is stopped; it acts on the deadline it has.
+        let _ = self.ctl.write_all(&msg.encode());
+    }
+
+    /// Sends the lease deadline when a renewal moved it; the clock is read first, so the
+    /// deadline sent is never later than the engine's.
+    fn heartbeat(&mut self, election: &Election) {
+        let now = watchdog::boottime_ns();
+        let deadline = match election.lease_remaining() {
+            Some(left) => now + left.as_nanos() as u64,
+            None => now,
+        };
+        if deadline > self.last_sent + 1_000_000 {
+            self.last_sent = deadline;
+            self.send(Ctl::Deadline(deadline));
         }
+    }
+
+    /// How the watchdog ended: `ENDED_*`, or `None` if it died without saying.
+    fn ending(&mut self) -> Option<u8> {
+        use std::io::Read;
+        let mut b = [0u8; 1];
+        (self.report.read(&mut b).ok()? == 1).then_some(b[0])
     }
 }
 
-fn reap(child: &mut Child) -> ExitStatus {
-    child
-        .wait()
-        .unwrap_or_else(|_| ExitStatus::from_raw(1 << 8))
-}
-
-fn signal_group(pid: i32, sig: i32) {
-    // SAFETY: kill(2) on our child's process group; the child is not reaped yet.
-    unsafe { libc::kill(-pid, sig) };
-}
-
-/// SIGTERM, then SIGKILL after `grace`, returning once the command exited.
-fn stop(pid: i32, rx: &flume::Receiver<Msg>, grace: Duration) {
-    signal_group(pid, libc::SIGTERM);
-    let until = Instant::now() + grace;
-    loop {
-        match rx.recv_deadline(until) {
-            Ok(Msg::Exited) | Err(flume::RecvTimeoutError::Disconnected) => return,
-            Ok(_) => {}
-            Err(flume::RecvTimeoutError::Timeout) => break,
-        }
+fn finish(
+    supervised: &mut Supervised,
+    election: &Election,
+    name: &str,
+    program: &str,
+    status: ExitStatus,
+    revoked: bool,
+) -> ExitCode {
+    let ending = supervised.ending();
+    // The watchdog is gone; if something killed it, what CMD left behind was re-parented to
+    // us (a subreaper too): nothing of it may outlive the lease we are about to release.
+    crate::tree::kill_and_reap_all();
+    let lost = revoked || ending == Some(watchdog::ENDED_LOST) || !election.is_leader();
+    election.close();
+    if ending == Some(watchdog::ENDED_NOT_STARTED) {
+        return ExitCode::from(crate::EXIT_NOT_STARTED);
     }
-    eprintln!(
-        "baton: command still running after {}; sending SIGKILL",
-        humantime::format_duration(grace)
-    );
-    signal_group(pid, libc::SIGKILL);
-    while !matches!(rx.recv(), Ok(Msg::Exited) | Err(_)) {}
+    if lost {
+        if !revoked {
+            eprintln!("baton: leadership of {name} ran out; {program} was stopped");
+        }
+        return ExitCode::from(EXIT_LOST);
+    }
+    if ending.is_none() {
+        eprintln!("baton: the watchdog of {program} ended unexpectedly ({status}); its processes were killed");
+        return ExitCode::from(EXIT_LOST);
+    }
+    ExitCode::from(exit_code(status))
 }
 
-/// The command's status as a shell reports it: its code, or 128 + the signal that killed it.
+/// The watchdog passes on CMD's status as a shell reports it.
 fn exit_code(status: ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => code as u8,
         (None, Some(sig)) => 128 + sig as u8,

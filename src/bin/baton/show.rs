@@ -1,11 +1,7 @@
-//! `baton status` and `baton watch`.
+//! How `status`, `watch` and `resign` print a leader: one line of text, or one JSON object.
 
-use std::process::ExitCode;
-
-use baton::{Event, LeaderInfo};
+use baton::LeaderInfo;
 use serde_json::{json, Value};
-
-use crate::ShowArgs;
 
 fn leader_json(l: &LeaderInfo) -> Value {
     json!({
@@ -18,7 +14,8 @@ fn leader_json(l: &LeaderInfo) -> Value {
     })
 }
 
-fn line(election: &str, leader: Option<&LeaderInfo>, json: bool) -> String {
+/// `{"election": ..., "leader": null | {...}}`, or `NAME: led by ...` / `NAME: no leader`.
+pub fn line(election: &str, leader: Option<&LeaderInfo>, json: bool) -> String {
     if json {
         return json!({ "election": election, "leader": leader.map(leader_json) }).to_string();
     }
@@ -34,38 +31,4 @@ fn line(election: &str, leader: Option<&LeaderInfo>, json: bool) -> String {
             l.lease_remaining.as_millis()
         ),
     }
-}
-
-pub fn status(args: &ShowArgs) -> ExitCode {
-    match args.target.builder().current_leader() {
-        Ok(leader) => {
-            println!(
-                "{}",
-                line(&args.target.election, leader.as_ref(), args.json)
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => crate::fail(&e),
-    }
-}
-
-pub fn watch(args: &ShowArgs) -> ExitCode {
-    let observer = match args.target.builder().campaign(false).build() {
-        Ok(o) => o,
-        Err(e) => return crate::fail(&e),
-    };
-    let mut last: Option<Option<(String, u64)>> = None;
-    for event in observer.events() {
-        if let Event::LeaderChanged(leader) = event {
-            let id = leader.as_ref().map(|l| (l.candidate_id.clone(), l.token));
-            if last.as_ref() != Some(&id) {
-                println!(
-                    "{}",
-                    line(&args.target.election, leader.as_ref(), args.json)
-                );
-                last = Some(id);
-            }
-        }
-    }
-    ExitCode::SUCCESS
 }

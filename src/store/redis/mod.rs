@@ -40,6 +40,7 @@ pub(crate) fn validate_url(url: &str) -> Result<(), String> {
 }
 
 mod link;
+mod list;
 mod script;
 mod sentinel;
 pub(crate) use sentinel::SCHEME as SENTINEL_SCHEME;
@@ -305,10 +306,7 @@ impl Store for RedisStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Holder)>, StoreError> {
-        let _ = prefix;
-        Err(StoreError::Refused(
-            "listing elections is not implemented for Redis yet".into(),
-        ))
+        self.list_leases(prefix).await
     }
 
     async fn wait_replicas(
