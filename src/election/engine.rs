@@ -245,9 +245,10 @@ impl Engine {
                         r = renew => Some(r),
                         _ = sleep_until(l.deadline) => None,
                     };
+                    let outcome = crate::mutant::lost_as_error(outcome);
                     match outcome {
                         Some(Ok(Renewal::Renewed)) => {
-                            l.deadline = sent + self.timing.lease_span();
+                            l.deadline = crate::mutant::or_now("deadline-from-response", sent) + self.timing.lease_span();
                             l.renew_at = sent + self.timing.renew_interval;
                             l.failing = false;
                             self.shared.extend(clock::to_nanos(l.deadline));

@@ -99,9 +99,9 @@ impl RedisStore {
         Ok(RedisStore {
             conn,
             watchers,
-            acquire: Script::new(include_str!("acquire.lua")),
+            acquire: Script::new(&crate::mutant::script(include_str!("acquire.lua"))),
             renew: Script::new(include_str!("renew.lua")),
-            release: Script::new(include_str!("release.lua")),
+            release: Script::new(&crate::mutant::script(include_str!("release.lua"))),
             read: Script::new(include_str!("read.lua")),
             resign: Script::new(include_str!("resign.lua")),
         })
