@@ -11,6 +11,7 @@ mod chaos;
 
 use std::process::Command;
 
+use chaos::faults::Kind;
 use chaos::{candidate, checker, harness};
 
 /// A seed whose schedule covers every fault kind in the short run.
@@ -47,6 +48,14 @@ fn chaos_short_run() {
     for seed in seeds {
         let mut cfg = harness::Config::new(seed, launcher);
         cfg.verbose = std::env::var_os("BATON_CHAOS_VERBOSE").is_some();
+        if let Ok(kinds) = std::env::var("BATON_CHAOS_KINDS") {
+            cfg.kinds = Some(
+                kinds
+                    .split(',')
+                    .map(|k| Kind::parse(k).unwrap_or_else(|| panic!("unknown fault kind {k}")))
+                    .collect(),
+            );
+        }
         let phases = harness::run(&cfg);
         let summary = checker::check(&cfg, &phases);
         harness::say(&summary.render(&cfg));
