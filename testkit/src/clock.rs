@@ -58,7 +58,9 @@ impl StoreClock {
         body.extend_from_slice(&anchor_real.to_ne_bytes());
         body.extend_from_slice(&anchor_fake.to_ne_bytes());
         body.extend_from_slice(&rate.to_ne_bytes());
-        self.file.write_all_at(&(s | 1).to_ne_bytes(), 0).expect("seq");
+        self.file
+            .write_all_at(&(s | 1).to_ne_bytes(), 0)
+            .expect("seq");
         self.file.write_all_at(&body, 8).expect("clock");
         self.file
             .write_all_at(&((s | 1) + 1).to_ne_bytes(), 0)
@@ -126,7 +128,9 @@ fn library() -> &'static Path {
             .arg(&built)
             .arg(&src)
             .output()
-            .unwrap_or_else(|e| panic!("could not run the C compiler {cc} ({e}); install gcc or set CC"));
+            .unwrap_or_else(|e| {
+                panic!("could not run the C compiler {cc} ({e}); install gcc or set CC")
+            });
         assert!(
             out.status.success(),
             "building the store clock library failed: {}",

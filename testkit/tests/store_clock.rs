@@ -21,17 +21,27 @@ fn steps_and_rates_move_time_and_expiry() {
 
     clock.step(5_000_000_000);
     let off = offset_ms(&s);
-    assert!((4_950..5_050).contains(&off), "a 5s step shows in TIME: {off}ms");
+    assert!(
+        (4_950..5_050).contains(&off),
+        "a 5s step shows in TIME: {off}ms"
+    );
 
     // Expiry follows the stepped clock: a key with 2s left is gone after another 3s step.
     s.cmd(&["SET", "k", "v", "PX", "2000"]);
     clock.step(3_000_000_000);
-    assert_eq!(s.cmd(&["GET", "k"]), "", "the key expired by the store's clock");
+    assert_eq!(
+        s.cmd(&["GET", "k"]),
+        "",
+        "the key expired by the store's clock"
+    );
 
     clock.step(-8_000_000_000);
     clock.set_rate(2.0);
     std::thread::sleep(Duration::from_millis(300));
     clock.set_rate(1.0);
     let off = offset_ms(&s);
-    assert!((250..500).contains(&off), "300ms at double speed gains about 300ms: {off}ms");
+    assert!(
+        (250..500).contains(&off),
+        "300ms at double speed gains about 300ms: {off}ms"
+    );
 }
