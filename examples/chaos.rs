@@ -17,7 +17,7 @@ use chaos::{candidate, checker, harness};
 #[derive(Parser)]
 #[command(about = "baton's fault-injection run and safety checker")]
 struct Args {
-    /// Total length: half standalone Redis, a fifth Sentinel, the rest Redis Cluster.
+    /// Total length: 60% standalone Redis, 15% Sentinel, 25% Redis Cluster.
     #[arg(long, default_value = "12m", value_parser = humantime::parse_duration)]
     duration: Duration,
     /// Replays a run's fault schedule (default: a random seed, printed).
@@ -29,6 +29,9 @@ struct Args {
     /// Allowed leaderless time beyond the lease's expiry.
     #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
     gap_bound: Duration,
+    /// Scheduling allowance in the takeover and handover bounds (a loaded machine).
+    #[arg(long, default_value = "25ms", value_parser = humantime::parse_duration)]
+    sched: Duration,
     /// Elections per candidate process (the checker checks each one).
     #[arg(long, default_value_t = 20)]
     elections: usize,
@@ -61,12 +64,12 @@ fn main() -> ExitCode {
     let cluster = if args.no_cluster {
         Duration::ZERO
     } else {
-        args.duration * 3 / 10
+        args.duration / 4
     };
     let sentinel = if args.no_sentinel {
         Duration::ZERO
     } else {
-        args.duration / 5
+        args.duration * 3 / 20
     };
     cfg.standalone = args.duration - cluster - sentinel;
     cfg.sentinel = sentinel;
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         cfg.kinds = Some(kinds.collect());
     }
     cfg.gap_bound = args.gap_bound;
+    cfg.sched = args.sched;
     cfg.verbose = !args.quiet;
     harness::say(&format!(
         "chaos: seed {seed}, {:?} (replay: cargo run --release --example chaos -- --seed {seed} --duration {})",
