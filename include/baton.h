@@ -79,6 +79,9 @@ enum baton_result
   BATON_RUNTIME_ERROR = 7011,
   // A bug in baton: it panicked. The panic was contained; the message says where.
   BATON_PANIC = 7012,
+  // The election was created before this process called fork(): it belongs to the parent.
+  // In the child it never leads; create a new election there.
+  BATON_FORKED = 7013,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

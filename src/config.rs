@@ -18,6 +18,7 @@ const MIN_TTL: Duration = Duration::from_millis(100);
 const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 const MAX_DRIFT: f64 = 0.5;
 const MAX_REPLICAS: u32 = 16;
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Timing of one election, validated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,7 +39,10 @@ impl Timing {
         } else {
             0.0
         };
-        self.ttl.mul_f64(trusted).saturating_sub(SAFETY_MARGIN)
+        // Saturating, so that an out-of-range ttl is reported by validation, not a panic.
+        Duration::try_from_secs_f64(self.ttl.as_secs_f64() * trusted)
+            .unwrap_or(Duration::MAX)
+            .saturating_sub(SAFETY_MARGIN)
     }
 }
 
@@ -59,6 +63,7 @@ pub(crate) struct Config {
     pub campaign: bool,
     pub replicas: Option<Replicas>,
     pub connect_timeout: Duration,
+    pub allow_eviction: bool,
 }
 
 /// Builds an [`Election`](crate::Election); [`ElectionBuilder::build`] checks every rule at once.
@@ -86,6 +91,7 @@ pub struct ElectionBuilder {
     campaign: bool,
     replicas: Option<(u32, Duration)>,
     connect_timeout: Duration,
+    allow_eviction: bool,
 }
 
 impl ElectionBuilder {
@@ -101,6 +107,7 @@ impl ElectionBuilder {
             campaign: true,
             replicas: None,
             connect_timeout: Duration::from_secs(5),
+            allow_eviction: false,
         }
     }
 
@@ -156,6 +163,15 @@ impl ElectionBuilder {
     /// Default: 5s.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Accepts a Redis `maxmemory-policy` of `allkeys-*`, under which Redis may evict the
+    /// lease of a live leader and grant it to another instance: two leaders. Without it,
+    /// `build()` refuses such a store. `volatile-*` and `noeviction` are safe (baton's keys
+    /// have no TTL). Default: false.
+    pub fn allow_eviction(mut self, allow: bool) -> Self {
+        self.allow_eviction = allow;
         self
     }
 
@@ -265,10 +281,13 @@ impl ElectionBuilder {
                 );
             }
         }
-        if self.connect_timeout.is_zero() {
+        if self.connect_timeout.is_zero() || self.connect_timeout > MAX_CONNECT_TIMEOUT {
             problem(
                 "connect_timeout",
-                "must be greater than zero, for example 5s".into(),
+                format!(
+                    "{} is out of range; use a value above zero and at most 1h, for example 5s",
+                    fmt(self.connect_timeout)
+                ),
             );
         }
         let store = match StoreSpec::parse(&self.store) {
@@ -289,6 +308,7 @@ impl ElectionBuilder {
                     .replicas
                     .map(|(count, timeout)| Replicas { count, timeout }),
                 connect_timeout: self.connect_timeout,
+                allow_eviction: self.allow_eviction,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -332,6 +352,18 @@ fn check_name(
     }
 }
 
+/// `build()` on a store whose eviction policy can delete a live lease.
+pub(crate) fn eviction_refused(policy: &str) -> Error {
+    Error::Config(ConfigError {
+        problems: vec![ConfigProblem {
+            setting: "allow_eviction",
+            message: format!(
+                "the store's maxmemory-policy is {policy}, under which Redis may evict a live leader's lease and grant it to another instance (two leaders); set maxmemory-policy to noeviction or a volatile-* policy (baton's keys have no TTL, so those never evict them), or accept the risk with allow_eviction(true)"
+            ),
+        }],
+    })
+}
+
 /// A duration as a person writes it (`1s 500ms`).
 pub(crate) fn fmt(d: Duration) -> String {
     // Whole microseconds keep the message short and exact enough.
@@ -357,6 +389,22 @@ mod tests {
         assert_eq!(c.timing.retry_interval, Duration::from_millis(450));
         assert_eq!(c.prefix, "baton:");
         assert!(c.campaign);
+    }
+
+    #[test]
+    fn the_largest_durations_are_reported_not_panicked_on() {
+        let max = Duration::MAX;
+        let err = builder().ttl(max).drift(0.0).validate().unwrap_err();
+        assert!(settings(err).contains(&"ttl"));
+        for b in [
+            builder().renew_interval(max),
+            builder().retry_interval(max),
+            builder().connect_timeout(max),
+            builder().wait_for_replicas(1, max),
+            builder().ttl(max).renew_interval(max).retry_interval(max),
+        ] {
+            assert!(b.validate().is_err());
+        }
     }
 
     #[test]

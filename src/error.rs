@@ -26,6 +26,19 @@ pub enum Error {
     /// baton's runtime thread could not be started.
     #[error("{0}")]
     Runtime(String),
+    /// A blocking call got no answer from baton's runtime thread in time (the store did not
+    /// confirm); leadership had already ended, and an unconfirmed lease expires by itself.
+    #[error("{what} was not confirmed within {}; leadership already ended here, and the lease expires by itself if the store did not get the release", crate::config::fmt(*waited))]
+    Timeout {
+        /// The operation (`resign`, ...).
+        what: &'static str,
+        /// How long the call waited.
+        waited: std::time::Duration,
+    },
+    /// The election was built before this process was forked: it belongs to the parent, and
+    /// the child has no runtime thread for it.
+    #[error("this election was built before fork() and belongs to the parent process; in the child, build a new election (or build elections only after forking)")]
+    Forked,
     /// A blocking call was made on baton's own runtime thread, where it would deadlock.
     #[error("blocking baton call made on baton's runtime thread; call it from your own thread")]
     OnRuntimeThread,

@@ -52,6 +52,7 @@ mod config;
 mod election;
 mod error;
 pub mod ffi;
+mod fork;
 mod mutant;
 mod runtime;
 mod store;

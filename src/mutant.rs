@@ -20,8 +20,9 @@ pub(crate) fn active(_name: &str) -> bool {
     false
 }
 
-/// A Lua script as shipped, or broken the way the active mutant wants it.
-pub(crate) fn script(src: &'static str) -> String {
+/// A Lua script as shipped, or broken the way the active mutant wants it (leaked: a store
+/// loads its scripts once).
+pub(crate) fn script(src: &'static str) -> &'static str {
     let breaks: &[(&str, &str, &str)] = &[
         // Tokens from the counter alone: a store that lost the counter repeats tokens.
         (
@@ -32,8 +33,8 @@ pub(crate) fn script(src: &'static str) -> String {
         // Deletes whoever's lease it finds.
         (
             "release-without-compare",
-            "if h[1] == ARGV[1] and h[2] == ARGV[2] then",
-            "if true then",
+            "if h[1] == ARGV[1]",
+            "if true or h[1] == ARGV[1]",
         ),
         // The lease gets a TTL again, so volatile-* eviction can delete it.
         (
@@ -42,13 +43,12 @@ pub(crate) fn script(src: &'static str) -> String {
             "redis.call('PEXPIRE', lease, 3600000)\nreturn {1, ARGV[1]",
         ),
     ];
-    let mut s = src.to_string();
     for (name, from, to) in breaks {
-        if active(name) && s.contains(from) {
-            s = s.replace(from, to);
+        if active(name) && src.contains(from) {
+            return Box::leak(src.replace(from, to).into_boxed_str());
         }
     }
-    s
+    src
 }
 
 /// "LeaseLost treated as transient": a renewal that found the lease gone counts as a failed
@@ -64,12 +64,16 @@ pub(crate) fn lost_as_error(
     }
 }
 
-/// `t`, or now when the mutant `name` is active ("deadline from the response": a deadline
-/// counted from when the reply arrived instead of when the request was sent).
-pub(crate) fn or_now(name: &str, t: tokio::time::Instant) -> tokio::time::Instant {
+/// The send instants of a request, or now when the mutant `name` is active ("deadline from
+/// the response": a deadline counted from when the reply arrived).
+pub(crate) fn from_response(
+    name: &str,
+    sent: tokio::time::Instant,
+    sent_nanos: u64,
+) -> (tokio::time::Instant, u64) {
     if active(name) {
-        tokio::time::Instant::now()
+        (tokio::time::Instant::now(), crate::clock::now_nanos())
     } else {
-        t
+        (sent, sent_nanos)
     }
 }

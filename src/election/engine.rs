@@ -4,7 +4,11 @@
 //! out (plus a little jitter) or a release notification arrives. Lead: renew every
 //! `renew_interval`; on failure retry every `retry_interval` until the deadline, then step
 //! down. The deadline is the instant the winning request was *sent* plus the trusted span.
+//!
+//! Every wait, store requests included, also listens for commands: a close or resign never
+//! waits behind a request to a store that stopped answering.
 
+use std::future::Future;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,19 +26,29 @@ use crate::Error;
 /// Longest a close or resign waits for its release request.
 pub(crate) const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The shortest retry pause, whatever `retry_interval` says: a failing store must not make the
+/// runtime thread spin.
+const MIN_RETRY: Duration = Duration::from_millis(1);
+
 pub(crate) enum Command {
     Resign(SyncSender<Result<(), Error>>),
     Close(SyncSender<()>),
 }
 
 pub(crate) struct Engine {
+    pub ctx: Ctx,
+    pub commands: mpsc::UnboundedReceiver<Command>,
+}
+
+/// Everything but the command queue, so that a request (borrowing this) and the queue can be
+/// awaited together.
+pub(crate) struct Ctx {
     pub shared: Arc<Shared>,
     pub store: Arc<dyn Store>,
     pub scope: Scope,
     pub timing: Timing,
     pub campaign: bool,
     pub replicas: Option<Replicas>,
-    pub commands: mpsc::UnboundedReceiver<Command>,
     pub watch: Option<Watch>,
 }
 
@@ -59,10 +73,27 @@ enum Next {
     Exit,
 }
 
+/// Either the awaited work finished, or a command (or the end of the queue) came first.
+enum Raced<T> {
+    Done(T),
+    Command(Option<Command>),
+}
+
 async fn notified(watch: &Option<Watch>) {
     match watch {
         Some(w) => w.notify.notified().await,
         None => std::future::pending().await,
+    }
+}
+
+async fn race<T>(
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    work: impl Future<Output = T>,
+) -> Raced<T> {
+    tokio::select! {
+        biased;
+        cmd = commands.recv() => Raced::Command(cmd),
+        done = work => Raced::Done(done),
     }
 }
 
@@ -76,20 +107,63 @@ impl Engine {
                 Next::Exit => break,
             };
         }
-        self.shared.finish();
+        self.ctx.shared.finish();
     }
 
-    fn jitter(&self) -> Duration {
-        let max = (self.timing.ttl / 100).min(Duration::from_millis(2));
-        max.mul_f64(fastrand::f64())
+    /// A command while following. `held` is a lease of ours whose answer we did not see (an
+    /// abandoned acquire) or did not report: released under any token of ours.
+    async fn command_following(&mut self, cmd: Option<Command>, held: bool) -> Option<Next> {
+        let ctx = &self.ctx;
+        match cmd {
+            Some(Command::Resign(reply)) => {
+                if held {
+                    ctx.release(None).await;
+                }
+                ctx.shared.hold_back(false);
+                let _ = reply.send(Ok(()));
+                held.then(|| Next::Follow(Some(Instant::now() + ctx.timing.ttl)))
+            }
+            Some(Command::Close(reply)) => {
+                ctx.shared.finish();
+                if held {
+                    ctx.release(None).await;
+                }
+                let _ = reply.send(());
+                Some(Next::Exit)
+            }
+            None => {
+                if held {
+                    ctx.release(None).await;
+                }
+                Some(Next::Exit)
+            }
+        }
     }
 
-    /// Exponential backoff from `retry_interval` with jitter, capped at `renew_interval`: a
-    /// store that comes back is found within a third of a lease, not a whole one.
-    fn backoff(&self, failures: u32) -> Duration {
-        let base = self.timing.retry_interval * 2u32.pow(failures.saturating_sub(1).min(6));
-        base.min(self.timing.renew_interval)
-            .mul_f64(0.5 + fastrand::f64() / 2.0)
+    /// A command while leading under `token`: belief ends before the release is sent.
+    async fn command_leading(&mut self, cmd: Option<Command>, token: u64) -> Next {
+        let ctx = &self.ctx;
+        match cmd {
+            Some(Command::Resign(reply)) => {
+                ctx.shared.revoke(RevokeReason::Resigned);
+                ctx.release(Some(token)).await;
+                ctx.shared.hold_back(false);
+                let _ = reply.send(Ok(()));
+                Next::Follow(Some(Instant::now() + ctx.timing.ttl))
+            }
+            Some(Command::Close(reply)) => {
+                ctx.shared.revoke(RevokeReason::Closed);
+                ctx.release(Some(token)).await;
+                ctx.shared.finish();
+                let _ = reply.send(());
+                Next::Exit
+            }
+            None => {
+                ctx.shared.revoke(RevokeReason::Closed);
+                ctx.release(Some(token)).await;
+                Next::Exit
+            }
+        }
     }
 
     async fn follow(&mut self, not_before: Option<Instant>) -> Next {
@@ -101,44 +175,80 @@ impl Engine {
                 let cooling = not_before.is_some_and(|t| Instant::now() < t);
                 tokio::select! {
                     _ = sleep_until(wake) => {}
-                    _ = notified(&self.watch), if !cooling => {}
-                    cmd = self.commands.recv() => match cmd {
-                        Some(Command::Resign(reply)) => { let _ = reply.send(Ok(())); continue; }
-                        Some(Command::Close(reply)) => { self.shared.finish(); let _ = reply.send(()); return Next::Exit; }
-                        None => return Next::Exit,
-                    },
+                    _ = notified(&self.ctx.watch), if !cooling => {}
+                    cmd = self.commands.recv() => {
+                        match self.command_following(cmd, false).await {
+                            Some(next) => return next,
+                            None => continue,
+                        }
+                    }
                 }
             }
-            if self.watch.is_none() {
-                self.watch = timeout(self.timing.ttl, self.store.watch(&self.scope))
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
+            if self.ctx.watch.is_none() {
+                let ctx = &self.ctx;
+                let sent = clock::now_nanos();
+                let watch = timeout(ctx.timing.ttl, ctx.store.watch(&ctx.scope));
+                match race(&mut self.commands, watch).await {
+                    Raced::Command(cmd) => match self.command_following(cmd, false).await {
+                        Some(next) => return next,
+                        None => continue,
+                    },
+                    Raced::Done(Ok(Ok(w))) => self.ctx.watch = Some(w),
+                    Raced::Done(Ok(Err(e))) => {
+                        tracing::warn!(election = %self.ctx.scope.name, error = %e, "no release notifications: handover waits for the lease's expiry until the subscription is back");
+                    }
+                    Raced::Done(Err(_)) => {
+                        tracing::warn!(election = %self.ctx.scope.name, "subscribing to release notifications timed out");
+                        self.ctx.store.stalled(sent);
+                    }
+                }
             }
             let sent = Instant::now();
-            let attempt = self.attempt().await;
+            let sent_nanos = clock::now_nanos();
+            let attempt = match race(&mut self.commands, self.ctx.attempt(sent_nanos)).await {
+                Raced::Done(a) => a,
+                // The acquire may have been applied: whatever we may hold goes back.
+                Raced::Command(cmd) => match self.command_following(cmd, true).await {
+                    Some(next) => return next,
+                    None => continue,
+                },
+            };
+            let ctx = &self.ctx;
             match attempt {
                 Ok(Seen::Vacant) => {
                     failures = 0;
-                    self.shared.observe(None);
-                    wake = Instant::now() + self.timing.renew_interval;
+                    ctx.shared.observe(None);
+                    wake = Instant::now() + ctx.timing.renew_interval;
                 }
                 Ok(Seen::Granted { token, since_ms }) => {
-                    let deadline = sent + self.timing.lease_span();
-                    if self.replicas_missed().await || Instant::now() >= deadline {
-                        // Not trustworthy: give the lease back and try again later.
-                        self.release(token).await;
+                    let span = ctx.timing.lease_span();
+                    let deadline = sent + span;
+                    let missed = match race(&mut self.commands, self.ctx.replicas_missed()).await {
+                        Raced::Done(missed) => missed,
+                        Raced::Command(cmd) => match self.command_following(cmd, true).await {
+                            Some(next) => return next,
+                            None => continue,
+                        },
+                    };
+                    let ctx = &self.ctx;
+                    if missed || Instant::now() >= deadline {
+                        // Not trustworthy. Keep the lease until it expires rather than release
+                        // it: a release would wake every follower into the same failure.
                         failures += 1;
-                        wake = Instant::now() + self.backoff(failures);
+                        wake = Instant::now() + ctx.backoff(failures);
                         continue;
                     }
-                    self.shared
-                        .grant(token, since_ms, clock::to_nanos(deadline));
-                    tracing::info!(election = %self.scope.name, token, "granted leadership");
+                    let deadline_nanos = sent_nanos.saturating_add(span.as_nanos() as u64);
+                    if !ctx.shared.grant(token, since_ms, deadline_nanos) {
+                        // A close or resign came first: its queued command gives the lease back.
+                        wake = Instant::now();
+                        continue;
+                    }
+                    tracing::info!(election = %ctx.scope.name, token, "granted leadership");
                     return Next::Lead(Lead {
                         token,
                         deadline,
-                        renew_at: sent + self.timing.renew_interval,
+                        renew_at: sent + ctx.timing.renew_interval,
                         failing: false,
                     });
                 }
@@ -147,22 +257,113 @@ impl Engine {
                     // A lease without expiry (set by hand) is checked again once per ttl.
                     let wait = holder
                         .remaining
-                        .map_or(self.timing.ttl, |left| left + self.jitter());
-                    self.shared.observe(Some(holder));
+                        .map_or(ctx.timing.ttl, |left| left + ctx.jitter());
+                    ctx.shared.observe(Some(holder));
                     wake = Instant::now() + wait;
                 }
                 Err(e) => {
                     failures += 1;
-                    let backoff = self.backoff(failures);
-                    tracing::warn!(election = %self.scope.name, error = %e, retry_in = ?backoff, "store request failed");
+                    let backoff = ctx.backoff(failures);
+                    tracing::warn!(election = %ctx.scope.name, error = %e, retry_in = ?backoff, "store request failed");
                     wake = Instant::now() + backoff;
                 }
             }
         }
     }
 
-    /// One request: a candidate tries to acquire, an observer only reads.
-    async fn attempt(&self) -> Result<Seen, StoreError> {
+    async fn lead(&mut self, mut l: Lead) -> Next {
+        loop {
+            if Instant::now() >= l.deadline {
+                let reason = if l.failing {
+                    RevokeReason::StoreUnreachable
+                } else {
+                    RevokeReason::LeaseExpired
+                };
+                return self.ctx.step_down(reason);
+            }
+            tokio::select! {
+                biased;
+                cmd = self.commands.recv() => return self.command_leading(cmd, l.token).await,
+                _ = sleep_until(l.deadline) => continue,
+                // A reconnect (or any notification) makes the leader prove its lease at once.
+                _ = notified(&self.ctx.watch) => l.renew_at = Instant::now(),
+                _ = sleep_until(l.renew_at) => {}
+            }
+            if Instant::now() < l.renew_at {
+                continue;
+            }
+            let sent = Instant::now();
+            let sent_nanos = clock::now_nanos();
+            let renew = async {
+                tokio::select! {
+                    r = self.ctx.renew(l.token) => Some(r),
+                    _ = sleep_until(l.deadline) => None,
+                }
+            };
+            let outcome = match race(&mut self.commands, renew).await {
+                Raced::Done(outcome) => outcome,
+                Raced::Command(cmd) => return self.command_leading(cmd, l.token).await,
+            };
+            let outcome = crate::mutant::lost_as_error(outcome);
+            let ctx = &self.ctx;
+            match outcome {
+                Some(Ok(Renewal::Renewed)) => {
+                    let (sent, sent_nanos) =
+                        crate::mutant::from_response("deadline-from-response", sent, sent_nanos);
+                    let span = ctx.timing.lease_span();
+                    l.deadline = sent + span;
+                    l.renew_at = sent + ctx.timing.renew_interval;
+                    l.failing = false;
+                    let deadline_nanos = sent_nanos.saturating_add(span.as_nanos() as u64);
+                    ctx.shared.extend(l.token, deadline_nanos);
+                }
+                // Someone asked us to hand over (`baton resign`): the normal release path.
+                Some(Ok(Renewal::ResignRequested)) => {
+                    tracing::info!(election = %ctx.scope.name, "resigning on request");
+                    ctx.shared.revoke(RevokeReason::Resigned);
+                    ctx.release(Some(l.token)).await;
+                    return Next::Follow(Some(Instant::now() + ctx.timing.ttl));
+                }
+                Some(Ok(Renewal::Lost)) => return ctx.step_down(RevokeReason::LeaseLost),
+                Some(Err(e)) => {
+                    tracing::warn!(election = %ctx.scope.name, error = %e, "renewal failed; retrying until the deadline");
+                    l.failing = true;
+                    l.renew_at = Instant::now() + ctx.retry_pause();
+                }
+                None => {
+                    l.failing = true;
+                    ctx.store.stalled(sent_nanos);
+                }
+            }
+        }
+    }
+}
+
+impl Ctx {
+    fn jitter(&self) -> Duration {
+        let max = (self.timing.ttl / 100).min(Duration::from_millis(2));
+        max.mul_f64(fastrand::f64())
+    }
+
+    fn retry_pause(&self) -> Duration {
+        self.timing
+            .retry_interval
+            .max(MIN_RETRY)
+            .mul_f64(0.5 + fastrand::f64() / 2.0)
+    }
+
+    /// Exponential backoff from `retry_interval` with jitter, capped at `renew_interval`: a
+    /// store that comes back is found within a third of a lease, not a whole one.
+    fn backoff(&self, failures: u32) -> Duration {
+        let retry = self.timing.retry_interval.max(MIN_RETRY);
+        let base = retry.saturating_mul(2u32.pow(failures.saturating_sub(1).min(6)));
+        base.min(self.timing.renew_interval.max(MIN_RETRY))
+            .mul_f64(0.5 + fastrand::f64() / 2.0)
+    }
+
+    /// One request: a candidate tries to acquire, an observer only reads. `sent` is the
+    /// request's send time on baton's clock, reported to the store when no answer comes.
+    async fn attempt(&self, sent: u64) -> Result<Seen, StoreError> {
         let ttl = self.timing.ttl;
         let seen = if self.campaign {
             let acquire = self.store.acquire(&self.scope, &self.shared.candidate, ttl);
@@ -178,7 +379,25 @@ impl Engine {
                 .await
                 .map(|r| r.map(|h| h.map_or(Seen::Vacant, Seen::Held)))
         };
-        seen.unwrap_or_else(|_| Err(StoreError::Unreachable("request timed out".into())))
+        seen.unwrap_or_else(|_| {
+            self.store.stalled(sent);
+            Err(StoreError::Unreachable("request timed out".into()))
+        })
+    }
+
+    /// A renewal; with `wait_for_replicas`, it counts only once the replicas acknowledged it,
+    /// since a failover to a replica that missed it would end the lease early.
+    async fn renew(&self, token: u64) -> Result<Renewal, StoreError> {
+        let renewal = self
+            .store
+            .renew(&self.scope, &self.shared.candidate, token, self.timing.ttl)
+            .await?;
+        if renewal == Renewal::Renewed && self.replicas_missed().await {
+            return Err(StoreError::Unreachable(
+                "too few replicas acknowledged the renewal".into(),
+            ));
+        }
+        Ok(renewal)
     }
 
     async fn replicas_missed(&self) -> bool {
@@ -192,83 +411,12 @@ impl Engine {
         {
             Ok(acked) if acked >= r.count => false,
             Ok(acked) => {
-                tracing::warn!(election = %self.scope.name, acked, wanted = r.count, "too few replicas acknowledged the grant");
+                tracing::warn!(election = %self.scope.name, acked, wanted = r.count, "too few replicas acknowledged the write");
                 true
             }
             Err(e) => {
                 tracing::warn!(election = %self.scope.name, error = %e, "WAIT for replicas failed");
                 true
-            }
-        }
-    }
-
-    async fn lead(&mut self, mut l: Lead) -> Next {
-        loop {
-            if Instant::now() >= l.deadline {
-                let reason = if l.failing {
-                    RevokeReason::StoreUnreachable
-                } else {
-                    RevokeReason::LeaseExpired
-                };
-                return self.step_down(reason);
-            }
-            tokio::select! {
-                biased;
-                cmd = self.commands.recv() => match cmd {
-                    // Stop believing before the lease can go to someone else.
-                    Some(Command::Resign(reply)) => {
-                        self.shared.revoke(RevokeReason::Resigned);
-                        self.release(l.token).await;
-                        let _ = reply.send(Ok(()));
-                        return Next::Follow(Some(Instant::now() + self.timing.ttl));
-                    }
-                    Some(Command::Close(reply)) => {
-                        self.shared.revoke(RevokeReason::Closed);
-                        self.release(l.token).await;
-                        self.shared.finish();
-                        let _ = reply.send(());
-                        return Next::Exit;
-                    }
-                    None => {
-                        self.shared.revoke(RevokeReason::Closed);
-                        self.release(l.token).await;
-                        return Next::Exit;
-                    }
-                },
-                _ = sleep_until(l.deadline) => {}
-                // A reconnect (or any notification) makes the leader prove its lease at once.
-                _ = notified(&self.watch) => l.renew_at = Instant::now(),
-                _ = sleep_until(l.renew_at) => {
-                    let sent = Instant::now();
-                    let renew = self.store.renew(&self.scope, &self.shared.candidate, l.token, self.timing.ttl);
-                    let outcome = tokio::select! {
-                        r = renew => Some(r),
-                        _ = sleep_until(l.deadline) => None,
-                    };
-                    let outcome = crate::mutant::lost_as_error(outcome);
-                    match outcome {
-                        Some(Ok(Renewal::Renewed)) => {
-                            l.deadline = crate::mutant::or_now("deadline-from-response", sent) + self.timing.lease_span();
-                            l.renew_at = sent + self.timing.renew_interval;
-                            l.failing = false;
-                            self.shared.extend(clock::to_nanos(l.deadline));
-                        }
-                        // Someone asked us to hand over (`baton resign`): the normal release path.
-                        Some(Ok(Renewal::ResignRequested)) => {
-                            tracing::info!(election = %self.scope.name, "resigning on request");
-                            self.shared.revoke(RevokeReason::Resigned);
-                            self.release(l.token).await;
-                            return Next::Follow(Some(Instant::now() + self.timing.ttl));
-                        }
-                        Some(Ok(Renewal::Lost)) => return self.step_down(RevokeReason::LeaseLost),
-                        Some(Err(e)) => {
-                            tracing::warn!(election = %self.scope.name, error = %e, "renewal failed; retrying until the deadline");
-                            l.failing = true;
-                            l.renew_at = Instant::now() + self.timing.retry_interval.mul_f64(0.5 + fastrand::f64() / 2.0);
-                        }
-                        None => l.failing = true,
-                    }
-                }
             }
         }
     }
@@ -279,7 +427,8 @@ impl Engine {
         Next::Follow(None)
     }
 
-    async fn release(&self, token: u64) {
+    async fn release(&self, token: Option<u64>) {
+        let sent = clock::now_nanos();
         let release = self
             .store
             .release(&self.scope, &self.shared.candidate, token);
@@ -289,7 +438,8 @@ impl Engine {
                 tracing::warn!(election = %self.scope.name, error = %e, "release failed; the lease will expire")
             }
             Err(_) => {
-                tracing::warn!(election = %self.scope.name, "release timed out; the lease will expire")
+                tracing::warn!(election = %self.scope.name, "release timed out; the lease will expire");
+                self.store.stalled(sent);
             }
         }
     }

@@ -84,6 +84,9 @@ pub enum RecvError {
     /// The election was closed and every event was delivered.
     #[error("the election was closed")]
     Closed,
+    /// The election was built before this process was forked: it belongs to the parent.
+    #[error("this election was built before fork(); in the child, build a new one")]
+    Forked,
 }
 
 /// A subscription to an election's events, starting with its current state.

@@ -31,10 +31,23 @@ pub(crate) struct Control {
 }
 
 impl Control {
-    /// Asks the engine to release and stop; waits until it did (or the bound passed).
-    pub fn close(&self) {
+    /// Ends belief at once, then asks the engine to release and stop. Returns the engine's
+    /// acknowledgement to wait for (up to `reply_timeout`), if any. In a forked child it does
+    /// nothing: the lease is the parent's.
+    pub fn start_close(&self) -> Option<std::sync::mpsc::Receiver<()>> {
+        if self.shared.forked() {
+            return None;
+        }
+        self.shared.close_now();
         let (tx, rx) = sync_channel(1);
-        if self.commands.send(Command::Close(tx)).is_ok() && !runtime::on_runtime_thread() {
+        self.commands.send(Command::Close(tx)).ok()?;
+        (!runtime::on_runtime_thread()).then_some(rx)
+    }
+
+    /// Ends belief at once, asks the engine to release and stop, and waits until it did (or
+    /// `reply_timeout` passed: the lease then expires by itself).
+    pub fn close(&self) {
+        if let Some(rx) = self.start_close() {
             let _ = rx.recv_timeout(self.reply_timeout);
         }
     }
@@ -68,6 +81,7 @@ impl Election {
 
     pub(crate) fn start(config: Config) -> Result<Election, Error> {
         let candidate = Candidate::for_this_process();
+        crate::fork::watch();
         let shared = Arc::new(Shared::new(config.name.clone(), candidate));
         let (commands, rx) = mpsc::unbounded_channel();
         let scope = Scope {
@@ -75,22 +89,56 @@ impl Election {
             name: config.name.clone(),
         };
         let engine_shared = shared.clone();
+        let limit = config.connect_timeout;
+        let url = config.store.redacted();
         runtime::block_on(async move {
-            let store = runtime::store(&config.store, config.connect_timeout).await?;
-            // One read proves the permissions now (an ACL mistake fails build, not later).
-            if let Err(StoreError::Refused(m)) = store.read(&scope).await {
-                return Err(Error::Store(m));
+            // An election that waits for replicas gets a connection of its own: WAIT blocks
+            // the connection it runs on, and must cover this election's writes only.
+            let dedicated = config.replicas.is_some();
+            let store = runtime::store(&config.store, limit, dedicated).await?;
+            let timed_out = |what: &str| Error::StoreUnreachable {
+                url: url.clone(),
+                detail: format!(
+                    "{what} got no answer within connect_timeout ({})",
+                    crate::config::fmt(limit)
+                ),
+            };
+            // One read proves the permissions now (an ACL mistake fails build, not later);
+            // it is bounded even when the shared connection is stuck.
+            let sent = crate::clock::now_nanos();
+            match tokio::time::timeout(limit, store.read(&scope)).await {
+                Ok(Err(StoreError::Refused(m))) => return Err(Error::Store(m)),
+                Ok(_) => {}
+                Err(_) => {
+                    store.stalled(sent);
+                    return Err(timed_out("the first read"));
+                }
             }
-            let watch = store.watch(&scope).await.ok();
+            match tokio::time::timeout(limit, store.eviction_risk(&scope)).await {
+                Ok(Ok(Some(policy))) if !config.allow_eviction => {
+                    return Err(crate::config::eviction_refused(&policy))
+                }
+                Ok(Err(StoreError::Refused(m))) => return Err(Error::Store(m)),
+                _ => {}
+            }
+            let watch = match tokio::time::timeout(limit, store.watch(&scope)).await {
+                Ok(w) => w.ok(),
+                Err(_) => {
+                    store.stalled(sent);
+                    None
+                }
+            };
             let engine = Engine {
-                shared: engine_shared,
-                store,
-                scope,
-                timing: config.timing,
-                campaign: config.campaign,
-                replicas: config.replicas,
+                ctx: engine::Ctx {
+                    shared: engine_shared,
+                    store,
+                    scope,
+                    timing: config.timing,
+                    campaign: config.campaign,
+                    replicas: config.replicas,
+                    watch,
+                },
                 commands: rx,
-                watch,
             };
             tokio::spawn(engine.run());
             Ok::<_, Error>(())
@@ -151,36 +199,67 @@ impl Election {
         }
     }
 
-    /// Blocks until this instance leads, returning its fencing token.
+    /// Blocks until this instance leads, returning its fencing token. `Duration::MAX` (or any
+    /// timeout too long to add to now) waits without a bound.
     pub fn wait_for_leadership(&self, timeout: Duration) -> Result<u64, RecvError> {
+        if self.control.shared.forked() {
+            return Err(RecvError::Forked);
+        }
         let events = self.events();
-        let until = std::time::Instant::now() + timeout;
+        let until = std::time::Instant::now().checked_add(timeout);
         loop {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            if let events::Event::Granted { token } = events.recv_timeout(left)? {
-                return Ok(token);
+            let event = match until {
+                Some(until) => events
+                    .recv_timeout(until.saturating_duration_since(std::time::Instant::now()))?,
+                None => events.recv().ok_or(RecvError::Closed)?,
+            };
+            // A grant that was queued while this thread was paused may be stale by now.
+            if let events::Event::Granted { token } = event {
+                if self.token() == Some(token) {
+                    return Ok(token);
+                }
             }
         }
     }
 
     /// Gives up leadership now (if leading) and lets the other candidates take over at once;
     /// this instance sits out one `ttl` before it competes again.
+    ///
+    /// Belief ends before this call sends anything: `is_leader()` is false as soon as it
+    /// starts. It waits for the release at most a couple of seconds ([`Error::Timeout`] then;
+    /// the lease expires by itself).
     pub fn resign(&self) -> Result<(), Error> {
+        let control = &self.control;
+        if control.shared.forked() {
+            return Err(Error::Forked);
+        }
         if runtime::on_runtime_thread() {
             return Err(Error::OnRuntimeThread);
         }
+        if control.shared.is_closed() {
+            return Err(Error::Closed);
+        }
+        control.shared.resign_now();
         let (tx, rx) = sync_channel(1);
-        self.control
+        control
             .commands
             .send(Command::Resign(tx))
             .map_err(|_| Error::Closed)?;
-        rx.recv_timeout(self.control.reply_timeout)
-            .map_err(|_| Error::Closed)?
+        match rx.recv_timeout(control.reply_timeout) {
+            Ok(result) => result,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout {
+                what: "resign",
+                waited: control.reply_timeout,
+            }),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::Closed),
+        }
     }
 
-    /// Stops campaigning and releases the lease if held, waking the other candidates. Calling
-    /// it again, or using the election afterwards, is harmless: it no longer leads, `resign()`
-    /// returns [`Error::Closed`] and its events end.
+    /// Stops campaigning and releases the lease if held, waking the other candidates. Belief
+    /// ends before anything is sent; the release is waited for at most a couple of seconds.
+    /// Calling it again, or using the election afterwards, is harmless: it no longer leads,
+    /// `resign()` returns [`Error::Closed`] and its events end. In a process forked after
+    /// `build()`, it does nothing: the lease belongs to the parent.
     pub fn close(&self) {
         self.control.close();
     }
@@ -225,8 +304,13 @@ where
     let url = config.store.redacted();
     let limit = config.connect_timeout;
     runtime::block_on(async move {
-        let store = runtime::store(&config.store, limit).await?;
-        match tokio::time::timeout(limit, op(store, scope)).await {
+        let store = runtime::store(&config.store, limit, false).await?;
+        let sent = crate::clock::now_nanos();
+        let outcome = tokio::time::timeout(limit, op(store.clone(), scope)).await;
+        if outcome.is_err() {
+            store.stalled(sent);
+        }
+        match outcome {
             Ok(Ok(holder)) => Ok(holder.map(|h| shared::info(&h, h.remaining.unwrap_or_default()))),
             Ok(Err(StoreError::Refused(m))) => Err(Error::Store(m)),
             Ok(Err(StoreError::Unreachable(detail))) => {
@@ -250,10 +334,24 @@ impl Candidate {
         let host = hostname();
         let pid = std::process::id();
         Candidate {
-            id: format!("{host}:{pid}:{:08x}", fastrand::u32(..)),
+            id: format!("{host}:{pid}:{:016x}", nonce()),
             host,
             pid,
         }
+    }
+}
+
+/// 64 bits from the OS's random source: candidate ids must not repeat across processes that
+/// seeded a userspace generator alike (containers started together, forked workers).
+fn nonce() -> u64 {
+    let mut buf = [0u8; 8];
+    // SAFETY: the buffer is valid for its length.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n == buf.len() as isize {
+        u64::from_ne_bytes(buf)
+    } else {
+        // No getrandom (very old kernels): still unique enough with the clock mixed in.
+        fastrand::u64(..) ^ crate::clock::now_nanos()
     }
 }
 

@@ -3,12 +3,13 @@
 //! The hot path, [`Shared::is_leader`], is two atomic loads and a clock read: no lock, no
 //! store round trip, and it honours the deadline even when the engine has not run yet.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::events::{Event, LeaderInfo, RevokeReason};
 use crate::clock;
+use crate::fork;
 use crate::store::{Candidate, Holder};
 
 pub(crate) struct Shared {
@@ -17,6 +18,12 @@ pub(crate) struct Shared {
     /// Monotonic nanoseconds until which this instance may believe it leads; 0 when it does not.
     deadline: AtomicU64,
     token: AtomicU64,
+    /// The process generation (see `fork`) this election belongs to: a forked child never
+    /// believes its parent's leadership.
+    generation: u64,
+    /// Set by a close or resign before its command is sent, so that a grant racing with it
+    /// is never believed.
+    held_back: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -35,6 +42,8 @@ impl Shared {
             candidate,
             deadline: AtomicU64::new(0),
             token: AtomicU64::new(0),
+            generation: fork::generation(),
+            held_back: AtomicBool::new(false),
             inner: Mutex::default(),
         }
     }
@@ -44,9 +53,20 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The deadline this process may believe, 0 when none (or in a forked child).
+    #[inline]
+    fn deadline(&self) -> u64 {
+        let deadline = self.deadline.load(Ordering::Acquire);
+        if self.generation == fork::generation() {
+            deadline
+        } else {
+            0
+        }
+    }
+
     #[inline]
     pub fn is_leader(&self) -> bool {
-        let deadline = self.deadline.load(Ordering::Acquire);
+        let deadline = self.deadline();
         if crate::mutant::active("leader-ignores-clock") {
             return deadline != 0;
         }
@@ -54,9 +74,20 @@ impl Shared {
     }
 
     pub fn lease_remaining(&self) -> Option<Duration> {
-        let deadline = self.deadline.load(Ordering::Acquire);
+        let deadline = self.deadline();
         let now = clock::now_nanos();
         (deadline != 0 && now < deadline).then(|| Duration::from_nanos(deadline - now))
+    }
+
+    /// Whether this election was inherited through `fork()` (its runtime thread is gone).
+    pub fn forked(&self) -> bool {
+        self.generation != fork::generation()
+    }
+
+    /// Until released, grants are not believed (a close or resign is on its way).
+    pub fn hold_back(&self, on: bool) {
+        let _inner = self.inner();
+        self.held_back.store(on, Ordering::Release);
     }
 
     #[inline]
@@ -68,8 +99,12 @@ impl Shared {
         self.inner().closed
     }
 
-    pub fn grant(&self, token: u64, since_ms: u64, deadline_nanos: u64) {
+    /// Believes a grant, unless the election is closing or a resign is on its way.
+    pub fn grant(&self, token: u64, since_ms: u64, deadline_nanos: u64) -> bool {
         let mut inner = self.inner();
+        if inner.closed || self.held_back.load(Ordering::Acquire) {
+            return false;
+        }
         self.token.store(token, Ordering::Release);
         self.deadline.store(deadline_nanos, Ordering::Release);
         inner.granted = Some(token);
@@ -83,19 +118,55 @@ impl Shared {
         };
         inner.emit(Event::Granted { token });
         inner.observe(Some(me), deadline_nanos);
+        true
     }
 
-    /// Moves the deadline after a successful renewal.
-    pub fn extend(&self, deadline_nanos: u64) {
+    /// Moves the deadline after a successful renewal of `token`, unless belief in it already
+    /// ended (a close or resign from another thread).
+    pub fn extend(&self, token: u64, deadline_nanos: u64) {
+        let mut inner = self.inner();
+        if inner.granted != Some(token) {
+            return;
+        }
         self.deadline.store(deadline_nanos, Ordering::Release);
-        if let Some((_, expires)) = self.inner().leader.as_mut() {
+        if let Some((_, expires)) = inner.leader.as_mut() {
             *expires = deadline_nanos;
         }
     }
 
-    pub fn revoke(&self, reason: RevokeReason) {
-        self.deadline.store(0, Ordering::Release);
+    /// `close()`: belief ends now, on the caller's thread, before anything is sent; no grant
+    /// is believed afterwards.
+    pub fn close_now(&self) {
         let mut inner = self.inner();
+        self.deadline.store(0, Ordering::Release);
+        if let Some(token) = inner.granted.take() {
+            inner.emit(Event::Revoked {
+                token,
+                reason: RevokeReason::Closed,
+            });
+        }
+        inner.closed = true;
+        inner.subscribers.clear();
+    }
+
+    /// `resign()`: belief ends now, and no grant is believed until the engine has handled
+    /// the resign.
+    pub fn resign_now(&self) {
+        let mut inner = self.inner();
+        self.held_back.store(true, Ordering::Release);
+        self.deadline.store(0, Ordering::Release);
+        if let Some(token) = inner.granted.take() {
+            inner.emit(Event::Revoked {
+                token,
+                reason: RevokeReason::Resigned,
+            });
+            inner.observe(None, 0);
+        }
+    }
+
+    pub fn revoke(&self, reason: RevokeReason) {
+        let mut inner = self.inner();
+        self.deadline.store(0, Ordering::Release);
         if let Some(token) = inner.granted.take() {
             inner.emit(Event::Revoked { token, reason });
             inner.observe(None, 0);
@@ -120,8 +191,10 @@ impl Shared {
     pub fn subscribe(&self) -> flume::Receiver<Event> {
         let (tx, rx) = flume::unbounded();
         let mut inner = self.inner();
-        if !inner.closed {
-            if let Some(token) = inner.granted {
+        if !inner.closed && !self.forked() {
+            // Replay only a grant that is still believed: a paused or starved process must
+            // not hand a new subscriber a leadership whose deadline has passed.
+            if let (Some(token), true) = (inner.granted, self.is_leader()) {
                 let _ = tx.send(Event::Granted { token });
             }
             let leader = inner.leader.as_ref().map(|(h, e)| {
@@ -136,7 +209,8 @@ impl Shared {
         rx
     }
 
-    /// The engine stopped: no more events; receivers end after draining.
+    /// The election is closing or closed: no belief, no more grants, no more events
+    /// (receivers end after draining). Idempotent; any thread.
     pub fn finish(&self) {
         self.deadline.store(0, Ordering::Release);
         let mut inner = self.inner();

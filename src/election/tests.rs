@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::engine::{Command, Engine};
+use super::engine::{Command, Ctx, Engine};
 use super::events::{Event, RevokeReason};
 use super::shared::Shared;
 use crate::clock;
@@ -47,14 +47,16 @@ async fn node(store: &Arc<MemoryStore>, id: &str, campaign: bool) -> Node {
     let events = shared.subscribe();
     let (commands, rx) = mpsc::unbounded_channel();
     let engine = Engine {
-        shared: shared.clone(),
-        store: store.clone(),
-        scope: scope(),
-        timing: TIMING,
-        campaign,
-        replicas: None,
+        ctx: Ctx {
+            shared: shared.clone(),
+            store: store.clone(),
+            scope: scope(),
+            timing: TIMING,
+            campaign,
+            replicas: None,
+            watch: store.watch(&scope()).await.ok(),
+        },
         commands: rx,
-        watch: store.watch(&scope()).await.ok(),
     };
     let task = tokio::spawn(engine.run());
     Node {

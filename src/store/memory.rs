@@ -170,12 +170,17 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn release(&self, scope: &Scope, me: &Candidate, token: u64) -> Result<bool, StoreError> {
+    async fn release(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        token: Option<u64>,
+    ) -> Result<bool, StoreError> {
         self.enter().await?;
         let mut s = self.state();
         let ours = s
             .live(scope)
-            .is_some_and(|l| l.holder.id == me.id && l.token == token);
+            .is_some_and(|l| l.holder.id == me.id && token.is_none_or(|t| l.token == t));
         if ours {
             s.leases.remove(scope);
             s.wake(scope);

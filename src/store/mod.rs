@@ -102,8 +102,14 @@ pub(crate) trait Store: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<Renewal, StoreError>;
 
-    /// Deletes our lease if it is still ours under `token`, then notifies waiting candidates.
-    async fn release(&self, scope: &Scope, me: &Candidate, token: u64) -> Result<bool, StoreError>;
+    /// Deletes our lease if it is still ours under `token` (`None`: under any token of ours,
+    /// after an abandoned acquire), then notifies waiting candidates.
+    async fn release(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        token: Option<u64>,
+    ) -> Result<bool, StoreError>;
 
     /// The current holder, if any.
     async fn read(&self, scope: &Scope) -> Result<Option<Holder>, StoreError>;
@@ -123,6 +129,15 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// renewal answers [`Renewal::ResignRequested`], then wakes the holder at once. Never
     /// deletes anyone's lease. Returns the holder that was asked, or `None` if nobody leads.
     async fn request_resign(&self, scope: &Scope) -> Result<Option<Holder>, StoreError>;
+
+    /// The store's eviction policy when it may delete a lease (Redis `allkeys-*`), else `None`.
+    async fn eviction_risk(&self, _scope: &Scope) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    /// A request sent at `sent_nanos` (baton's clock) got no answer in time: a store whose
+    /// connection answered nothing since replaces it (a hung host sends no RST).
+    fn stalled(&self, _sent_nanos: u64) {}
 
     /// Every election under `prefix` whose lease is held right now, with its holder, sorted
     /// by election name.

@@ -42,6 +42,9 @@ pub enum baton_result {
     BATON_RUNTIME_ERROR = 7011,
     /// A bug in baton: it panicked. The panic was contained; the message says where.
     BATON_PANIC = 7012,
+    /// The election was created before this process called fork(): it belongs to the parent.
+    /// In the child it never leads; create a new election there.
+    BATON_FORKED = 7013,
 }
 
 use baton_result::*;
@@ -62,6 +65,7 @@ impl baton_result {
             7010 => "BATON_ON_RUNTIME_THREAD: blocking call made on baton's runtime thread\0",
             7011 => "BATON_RUNTIME_ERROR: baton's runtime thread could not be started\0",
             7012 => "BATON_PANIC: internal error in baton (a contained panic)\0",
+            7013 => "BATON_FORKED: the election was created before fork() and belongs to the parent\0",
             _ => "unknown baton_result value\0",
         }
     }
@@ -96,6 +100,8 @@ impl From<crate::Error> for Failure {
             Error::StoreUnreachable { .. } => BATON_STORE_UNREACHABLE,
             Error::Store(_) => BATON_STORE_ERROR,
             Error::Closed => BATON_CLOSED,
+            Error::Timeout { .. } => BATON_TIMEOUT,
+            Error::Forked => BATON_FORKED,
             Error::Runtime(_) => BATON_RUNTIME_ERROR,
             Error::OnRuntimeThread => BATON_ON_RUNTIME_THREAD,
         };

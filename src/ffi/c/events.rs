@@ -138,6 +138,10 @@ fn next(events: &Events, timeout_ms: u64) -> Result<baton_event, Failure> {
             baton_result::BATON_CLOSED,
             "the election was closed (baton_shutdown) and every event was delivered; free the handle",
         )),
+        Err(RecvError::Forked) => Err(Failure::new(
+            baton_result::BATON_FORKED,
+            "the election was created before fork() and belongs to the parent; create a new one in the child",
+        )),
     }
 }
 

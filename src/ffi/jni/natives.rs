@@ -265,7 +265,9 @@ pub extern "system" fn Java_dev_baton_Native_poll<'l>(
         match events.recv_timeout(timeout) {
             Ok(event) => event_object(env, &event),
             Err(RecvError::Timeout) => Ok(JObject::null()),
-            Err(RecvError::Closed) => new_event(env, event_kind::CLOSED, 0, 0, &JObject::null()),
+            Err(RecvError::Closed | RecvError::Forked) => {
+                new_event(env, event_kind::CLOSED, 0, 0, &JObject::null())
+            }
         }
     })
     .resolve::<Throw>()

@@ -9,13 +9,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::cluster_async::ClusterConnection;
+use redis::aio::ConnectionManager;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-use redis::{
-    IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisError, Script, ScriptInvocation,
-    Value,
-};
+use redis::{IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisError, Value};
 use tokio::sync::{mpsc, Notify};
 
 use super::{Acquire, Candidate, Holder, Renewal, Scope, Store, StoreError, StoreSpec, Watch};
@@ -43,67 +39,50 @@ pub(crate) fn validate_url(url: &str) -> Result<(), String> {
     })
 }
 
+mod link;
+mod script;
 mod sentinel;
 pub(crate) use sentinel::SCHEME as SENTINEL_SCHEME;
 
-#[derive(Clone)]
-enum Conn {
-    Single(ConnectionManager),
-    Sentinel(Arc<sentinel::Sentinel>),
-    Cluster(ClusterConnection),
-}
-
-/// The connection to use for the next request.
-enum Live {
-    Single(ConnectionManager),
-    Cluster(ClusterConnection),
-}
-
-impl Conn {
-    fn live(&self) -> Live {
-        match self {
-            Conn::Single(c) => Live::Single(c.clone()),
-            Conn::Sentinel(s) => Live::Single(s.manager()),
-            Conn::Cluster(c) => Live::Cluster(c.clone()),
-        }
-    }
-}
+use link::{Link, Live, Origin};
+use script::Lua;
 
 type Watchers = Mutex<HashMap<String, Vec<Weak<Notify>>>>;
 
 /// A Redis deployment: one shared connection and the release subscriptions of its elections.
 pub(crate) struct RedisStore {
-    conn: Conn,
+    link: Arc<Link>,
     watchers: Arc<Watchers>,
-    acquire: Script,
-    renew: Script,
-    release: Script,
-    read: Script,
-    resign: Script,
+    acquire: Lua,
+    renew: Lua,
+    release: Lua,
+    read: Lua,
+    resign: Lua,
 }
 
 impl RedisStore {
-    /// Connects to a standalone server or a Cluster (detected from the first seed's `HELLO`).
+    /// Connects to a standalone server, a Cluster (detected from the first seed's `HELLO`) or
+    /// the master that Sentinel names.
     pub(crate) async fn connect(spec: &StoreSpec, timeout: Duration) -> Result<Self, StoreError> {
         let (push_tx, push_rx) = mpsc::unbounded_channel::<PushInfo>();
-        let conn = if spec.seeds[0].starts_with(SENTINEL_SCHEME) {
+        let link = if spec.seeds[0].starts_with(SENTINEL_SCHEME) {
             let url = sentinel::parse(&spec.seeds[0]).map_err(StoreError::Refused)?;
-            let sentinel = sentinel::Sentinel::connect(&url, push_tx, timeout).await?;
+            let sentinel = sentinel::Sentinel::connect(&url, push_tx.clone(), timeout).await?;
             check_version(&hello(&mut sentinel.manager()).await?)?;
-            Conn::Sentinel(Arc::new(sentinel))
+            Link::new(Origin::Sentinel(Arc::new(sentinel)), None, push_tx, timeout)
         } else {
             Self::connect_direct(spec, push_tx, timeout).await?
         };
         let watchers: Arc<Watchers> = Arc::default();
         tokio::spawn(dispatch_pushes(push_rx, Arc::downgrade(&watchers)));
         Ok(RedisStore {
-            conn,
+            link,
             watchers,
-            acquire: Script::new(&crate::mutant::script(include_str!("acquire.lua"))),
-            renew: Script::new(include_str!("renew.lua")),
-            release: Script::new(&crate::mutant::script(include_str!("release.lua"))),
-            read: Script::new(include_str!("read.lua")),
-            resign: Script::new(include_str!("resign.lua")),
+            acquire: Lua::new(crate::mutant::script(include_str!("acquire.lua"))),
+            renew: Lua::new(include_str!("renew.lua")),
+            release: Lua::new(crate::mutant::script(include_str!("release.lua"))),
+            read: Lua::new(include_str!("read.lua")),
+            resign: Lua::new(include_str!("resign.lua")),
         })
     }
 
@@ -112,7 +91,7 @@ impl RedisStore {
         spec: &StoreSpec,
         push_tx: mpsc::UnboundedSender<PushInfo>,
         timeout: Duration,
-    ) -> Result<Conn, StoreError> {
+    ) -> Result<Arc<Link>, StoreError> {
         let infos = spec
             .seeds
             .iter()
@@ -125,71 +104,95 @@ impl RedisStore {
                             .clone()
                             .set_protocol(ProtocolVersion::RESP3);
                         info.set_redis_settings(settings)
+                            .set_tcp_settings(link::tcp_settings(timeout))
                     })
                     .map_err(|e| StoreError::Refused(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
 
-        let mut conn = None;
         if infos.len() == 1 {
             let client = redis::Client::open(infos[0].clone()).map_err(classify)?;
-            let mut manager =
-                ConnectionManager::new_with_config(client, manager_config(&push_tx, timeout))
-                    .await
-                    .map_err(classify)?;
+            let config = link::manager_config(&push_tx, timeout);
+            let mut manager = ConnectionManager::new_with_config(client.clone(), config)
+                .await
+                .map_err(classify)?;
             let hello = hello(&mut manager).await?;
             check_version(&hello)?;
             if hello_field(&hello, "mode").as_deref() != Some("cluster") {
-                conn = Some(Conn::Single(manager));
+                let live = Some(Live::Single(manager));
+                return Ok(Link::new(
+                    Origin::Single(Box::new(client)),
+                    live,
+                    push_tx,
+                    timeout,
+                ));
             }
         }
-        Ok(match conn {
-            Some(c) => c,
-            None => {
-                let client = redis::cluster::ClusterClientBuilder::new(infos)
-                    .use_protocol(ProtocolVersion::RESP3)
-                    .push_sender(push_tx)
-                    .connection_timeout(timeout)
-                    .response_timeout(timeout)
-                    .retries(2)
-                    .build()
-                    .map_err(classify)?;
-                Conn::Cluster(client.get_async_connection().await.map_err(classify)?)
-            }
-        })
+        let client = redis::cluster::ClusterClientBuilder::new(infos)
+            .use_protocol(ProtocolVersion::RESP3)
+            .push_sender(push_tx.clone())
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .tcp_settings(link::tcp_settings(timeout))
+            .retries(2)
+            .build()
+            .map_err(classify)?;
+        let conn = client.get_async_connection().await.map_err(classify)?;
+        let live = Some(Live::Cluster(conn));
+        Ok(Link::new(
+            Origin::Cluster(Box::new(client)),
+            live,
+            push_tx,
+            timeout,
+        ))
     }
 
-    fn is_cluster(&self) -> bool {
-        matches!(self.conn, Conn::Cluster(_))
+    fn channels(&self) -> Vec<String> {
+        self.watchers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// Sharded pub/sub in a Cluster: the notification stays on the lease's shard.
     fn publish_command(&self) -> &'static str {
-        if self.is_cluster() {
+        if self.link.is_cluster() {
             "SPUBLISH"
         } else {
             "PUBLISH"
         }
     }
 
+    async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> redis::RedisResult<T> {
+        let result = match self.link.live() {
+            Live::Single(mut c) => cmd.query_async(&mut c).await,
+            Live::Cluster(mut c) => cmd.query_async(&mut c).await,
+        };
+        // A server error is an answer too: the connection is alive.
+        if result
+            .as_ref()
+            .map_or_else(|e| e.code().is_some(), |_| true)
+        {
+            self.link.answered();
+        }
+        result
+    }
+
     async fn invoke<T: redis::FromRedisValue>(
         &self,
-        inv: ScriptInvocation<'_>,
+        lua: &Lua,
+        keys: &[String],
+        args: &[String],
     ) -> Result<T, StoreError> {
-        let result = match self.conn.live() {
-            Live::Single(mut c) => inv.invoke_async(&mut c).await,
-            Live::Cluster(mut c) => inv.invoke_async(&mut c).await,
+        let result = match self.query(lua.cmd(keys, args, false)).await {
+            Err(e) if script::is_noscript(&e) => self.query(lua.cmd(keys, args, true)).await,
+            other => other,
         };
-        if let (Err(e), Conn::Sentinel(s)) = (&result, &self.conn) {
+        if let (Err(e), Some(s)) = (&result, self.link.sentinel()) {
             if retryable(e) {
-                let channels = self
-                    .watchers
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .keys()
-                    .cloned()
-                    .collect();
-                s.follow_master(channels).await;
+                s.follow_master(self.channels()).await;
             }
         }
         result.map_err(classify)
@@ -234,14 +237,14 @@ impl Store for RedisStore {
         me: &Candidate,
         ttl: Duration,
     ) -> Result<Acquire, StoreError> {
-        let mut inv = self.acquire.prepare_invoke();
-        inv.key(key(scope, "lease"))
-            .key(key(scope, "token"))
-            .arg(&me.id)
-            .arg(&me.host)
-            .arg(me.pid)
-            .arg(ttl.as_millis() as u64);
-        let reply: HolderReply = self.invoke(inv).await?;
+        let keys = [key(scope, "lease"), key(scope, "token")];
+        let args = [
+            me.id.clone(),
+            me.host.clone(),
+            me.pid.to_string(),
+            millis(ttl),
+        ];
+        let reply: HolderReply = self.invoke(&self.acquire, &keys, &args).await?;
         let granted = reply.0 == 1;
         let h = holder(reply)?;
         Ok(if granted {
@@ -261,12 +264,9 @@ impl Store for RedisStore {
         token: u64,
         ttl: Duration,
     ) -> Result<Renewal, StoreError> {
-        let mut inv = self.renew.prepare_invoke();
-        inv.key(key(scope, "lease"))
-            .arg(&me.id)
-            .arg(token.to_string())
-            .arg(ttl.as_millis() as u64);
-        let renewed: i64 = self.invoke(inv).await?;
+        let keys = [key(scope, "lease")];
+        let args = [me.id.clone(), token.to_string(), millis(ttl)];
+        let renewed: i64 = self.invoke(&self.renew, &keys, &args).await?;
         Ok(match renewed {
             1 => Renewal::Renewed,
             2 => Renewal::ResignRequested,
@@ -274,30 +274,33 @@ impl Store for RedisStore {
         })
     }
 
-    async fn release(&self, scope: &Scope, me: &Candidate, token: u64) -> Result<bool, StoreError> {
-        let mut inv = self.release.prepare_invoke();
-        inv.key(key(scope, "lease"))
-            .arg(&me.id)
-            .arg(token.to_string())
-            .arg(self.publish_command())
-            .arg(key(scope, "released"));
-        let released: i64 = self.invoke(inv).await?;
+    async fn release(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        token: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let keys = [key(scope, "lease")];
+        let args = [
+            me.id.clone(),
+            token.map_or_else(|| "*".into(), |t| t.to_string()),
+            self.publish_command().into(),
+            key(scope, "released"),
+        ];
+        let released: i64 = self.invoke(&self.release, &keys, &args).await?;
         Ok(released == 1)
     }
 
     async fn read(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
-        let mut inv = self.read.prepare_invoke();
-        inv.key(key(scope, "lease"));
-        let reply: Option<HolderReply> = self.invoke(inv).await?;
+        let reply: Option<HolderReply> =
+            self.invoke(&self.read, &[key(scope, "lease")], &[]).await?;
         reply.map(holder).transpose()
     }
 
     async fn request_resign(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
-        let mut inv = self.resign.prepare_invoke();
-        inv.key(key(scope, "lease"))
-            .arg(self.publish_command())
-            .arg(key(scope, "released"));
-        let reply: Option<HolderReply> = self.invoke(inv).await?;
+        let keys = [key(scope, "lease")];
+        let args = [self.publish_command().into(), key(scope, "released")];
+        let reply: Option<HolderReply> = self.invoke(&self.resign, &keys, &args).await?;
         reply.map(holder).transpose()
     }
 
@@ -316,18 +319,32 @@ impl Store for RedisStore {
     ) -> Result<u32, StoreError> {
         let mut wait = redis::cmd("WAIT");
         wait.arg(count).arg(timeout.as_millis() as u64);
-        let acked: i64 = match self.conn.live() {
-            Live::Single(mut c) => wait.query_async(&mut c).await,
-            Live::Cluster(mut c) => {
-                let route = Route::with_key(key(scope, "lease"), SlotAddr::Master);
-                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
-                c.route_command(wait, routing)
-                    .await
-                    .and_then(|v| redis::from_redis_value(v).map_err(RedisError::from))
-            }
-        }
-        .map_err(classify)?;
+        let acked: i64 = self.on_key_node(scope, wait).await.map_err(classify)?;
         Ok(acked.max(0) as u32)
+    }
+
+    async fn eviction_risk(&self, scope: &Scope) -> Result<Option<String>, StoreError> {
+        let mut info = redis::cmd("INFO");
+        info.arg("memory");
+        let text: String = self.on_key_node(scope, info).await.map_err(|e| {
+            if e.code() == Some("NOPERM") {
+                StoreError::Refused(format!(
+                    "{e}; baton reads maxmemory-policy with INFO memory at build(): add +info to the ACL user (see `ACL SETUSER` in baton's README)"
+                ))
+            } else {
+                classify(e)
+            }
+        })?;
+        let policy = text
+            .lines()
+            .find_map(|l| l.strip_prefix("maxmemory_policy:"))
+            .map(|p| p.trim().to_string());
+        // volatile-* evicts only keys with a TTL, and baton's keys have none.
+        Ok(policy.filter(|p| p.starts_with("allkeys-")))
+    }
+
+    fn stalled(&self, sent_nanos: u64) {
+        self.link.stalled(sent_nanos, self.channels());
     }
 
     async fn watch(&self, scope: &Scope) -> Result<Watch, StoreError> {
@@ -342,11 +359,11 @@ impl Store for RedisStore {
         };
         let guard = WatchGuard {
             channel: channel.clone(),
-            conn: self.conn.clone(),
+            link: self.link.clone(),
             watchers: Arc::downgrade(&self.watchers),
         };
         if first {
-            let subscribed = match self.conn.live() {
+            let subscribed = match self.link.live() {
                 Live::Single(mut c) => c.subscribe(&channel).await,
                 Live::Cluster(mut c) => c.ssubscribe(&channel).await,
             };
@@ -359,10 +376,38 @@ impl Store for RedisStore {
     }
 }
 
+impl RedisStore {
+    /// One command on the node that serves the election's keys (any node when standalone).
+    async fn on_key_node<T: redis::FromRedisValue>(
+        &self,
+        scope: &Scope,
+        cmd: redis::Cmd,
+    ) -> redis::RedisResult<T> {
+        let result = match self.link.live() {
+            Live::Single(mut c) => cmd.query_async(&mut c).await,
+            Live::Cluster(mut c) => {
+                let route = Route::with_key(key(scope, "lease"), SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                c.route_command(cmd, routing)
+                    .await
+                    .and_then(|v| redis::from_redis_value(v).map_err(RedisError::from))
+            }
+        };
+        if result.is_ok() {
+            self.link.answered();
+        }
+        result
+    }
+}
+
+fn millis(d: Duration) -> String {
+    d.as_millis().to_string()
+}
+
 /// Unsubscribes from an election's channel when its last watcher goes.
 struct WatchGuard {
     channel: String,
-    conn: Conn,
+    link: Arc<Link>,
     watchers: Weak<Watchers>,
 }
 
@@ -383,9 +428,9 @@ impl Drop for WatchGuard {
         };
         if last {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let (conn, channel) = (self.conn.clone(), std::mem::take(&mut self.channel));
+                let (live, channel) = (self.link.live(), std::mem::take(&mut self.channel));
                 rt.spawn(async move {
-                    let _ = match conn.live() {
+                    let _ = match live {
                         Live::Single(mut c) => c.unsubscribe(&channel).await,
                         Live::Cluster(mut c) => c.sunsubscribe(&channel).await,
                     };
@@ -424,20 +469,6 @@ async fn dispatch_pushes(mut rx: mpsc::UnboundedReceiver<PushInfo>, watchers: We
             _ => {}
         }
     }
-}
-
-/// One reconnecting connection to one node, re-subscribing after each reconnect.
-fn manager_config(
-    push: &mpsc::UnboundedSender<PushInfo>,
-    timeout: Duration,
-) -> ConnectionManagerConfig {
-    ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(None)
-        .set_number_of_retries(1)
-        .set_max_delay(Duration::from_millis(500))
-        .set_push_sender(push.clone())
-        .set_automatic_resubscription()
 }
 
 async fn hello(conn: &mut ConnectionManager) -> Result<Value, StoreError> {

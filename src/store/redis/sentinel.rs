@@ -14,7 +14,8 @@ use redis::{ConnectionAddr, ProtocolVersion, PushInfo};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{classify, manager_config};
+use super::classify;
+use super::link::manager_config;
 use crate::store::StoreError;
 
 /// How often a burst of errors may re-ask the sentinels.
@@ -141,6 +142,18 @@ impl Sentinel {
             .unwrap_or_else(|p| p.into_inner())
             .1
             .clone()
+    }
+
+    /// The master stopped answering: asks the sentinels again and opens a new connection even
+    /// when they still name the same node.
+    pub async fn reconnect(&self, channels: Vec<String>) -> Result<(), StoreError> {
+        let mut client = self.client.lock().await;
+        let (addr, mut manager) = open_master(&mut client, &self.push, self.timeout).await?;
+        for channel in &channels {
+            manager.subscribe(channel).await.map_err(classify)?;
+        }
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = (addr, manager);
+        Ok(())
     }
 
     /// Asks the sentinels who is master now; on a change, connects there and re-subscribes
