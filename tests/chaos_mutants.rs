@@ -90,6 +90,14 @@ const SCENARIOS: &[Scenario] = &[
         seed: 1,
         expect: "two leaders",
     },
+    // A connection that stopped answering is never replaced: nobody leads again.
+    Scenario {
+        mutant: "no-health-check",
+        kind: Kind::LinkHang,
+        seconds: 3,
+        seed: 1,
+        expect: "nobody led",
+    },
 ];
 
 #[test]

@@ -13,7 +13,8 @@
 //! - after a crash (SIGKILL or SIGSTOP of a leader) a follower's grant lands no later than
 //!   the lease's expiry plus `takeover_bound`; the expiry is the dead leader's last renewal
 //!   (sent at its trusted deadline minus the lease span) plus ttl, or its next one's when
-//!   that was due before the crash; without a recorded renewal, its last sample plus ttl;
+//!   that was due before the crash, or when a stopped store came back if that was later;
+//!   without a recorded renewal, its last sample plus ttl;
 //! - after a graceful redeploy, the next grant lands within `handover_bound` of the old
 //!   leader's last true sample;
 //! - nobody leads for at most ttl + `gap_bound` past the old lease (or a store's return).
@@ -400,14 +401,20 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             }
         } else if f.crash || f.resumed.is_some() {
             // The lease's expiry at the store, from the dead leader's last renewal.
-            let expiry = if old.deadline > 0 {
-                let sent = old.deadline.saturating_sub(span);
-                let next = sent + renew;
-                (if f.start >= next { next } else { sent }) + ttl
+            let sent = if old.deadline > 0 {
+                old.deadline.saturating_sub(span)
             } else {
-                old.last + ttl
-            } + f.link_delay
-                + f.clock_lag;
+                old.last
+            };
+            let next = sent + renew;
+            let mut expiry = (if f.start >= next { next } else { sent }) + ttl;
+            // A renewal held by a stopped or restarting store ran when the store came back.
+            for g in &p.faults {
+                if let Some(back) = g.store_back.filter(|&b| sent < b && b <= f.start) {
+                    expiry = expiry.max(back + ttl);
+                }
+            }
+            let expiry = expiry + f.link_delay + f.clock_lag;
             let late = new.t1.saturating_sub(expiry);
             s.takeovers += 1;
             ks.late.push(late);
