@@ -61,6 +61,8 @@ pub struct RedisServer {
     env: Vec<(String, String)>,
     /// The wall clock the test controls, for servers started with one.
     clock: Option<StoreClock>,
+    /// Set by [`RedisServer::restart_as_replica_of`]: the master it starts as a replica of.
+    replica_of: Option<u16>,
 }
 
 impl RedisServer {
@@ -91,6 +93,7 @@ impl RedisServer {
             sentinel_conf: None,
             env: clock.as_ref().map(StoreClock::env).unwrap_or_default(),
             clock,
+            replica_of: None,
         };
         server.port = server.pick_port();
         server.spawn(true);
@@ -126,6 +129,7 @@ impl RedisServer {
             sentinel_conf: Some(conf),
             env: Vec::new(),
             clock: None,
+            replica_of: None,
         };
         server.spawn(true);
         server
@@ -187,6 +191,12 @@ impl RedisServer {
                 Some(_) => &[][..],
             })
             .args(&self.extra)
+            .args(
+                self.replica_of
+                    .map(|p| ["--replicaof".into(), "127.0.0.1".into(), p.to_string()])
+                    .into_iter()
+                    .flatten(),
+            )
             .current_dir(self.dir.path())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -237,6 +247,13 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.kill();
         self.spawn(false);
+    }
+
+    /// Starts the server again as a replica of `master_port` (a failed-over master that comes
+    /// back never serves as a master, not even for a moment).
+    pub fn restart_as_replica_of(&mut self, master_port: u16) {
+        self.replica_of = Some(master_port);
+        self.restart();
     }
 
     /// Stops the server until [`RedisServer::resume`] (SIGSTOP).

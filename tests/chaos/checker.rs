@@ -414,7 +414,15 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
                     expiry = expiry.max(back + ttl);
                 }
             }
-            let expiry = expiry + f.link_delay + f.clock_lag;
+            // A store clock that fell behind after the last renewal stretched that lease.
+            let lag = p
+                .faults
+                .iter()
+                .filter(|g| g.start <= f.start && g.end >= sent)
+                .map(|g| g.clock_lag)
+                .max()
+                .unwrap_or(0);
+            let expiry = expiry + f.link_delay + lag;
             let late = new.t1.saturating_sub(expiry);
             s.takeovers += 1;
             ks.late.push(late);

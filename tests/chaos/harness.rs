@@ -847,21 +847,22 @@ impl Phase<'_> {
                     dead.kill();
                 }
                 let new = alive.port();
-                let sentinel = &s.sentinels[0];
-                wait_for(
-                    Duration::from_secs(60),
-                    "the sentinels to promote the replica",
-                    || {
-                        let reply =
-                            sentinel.cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]);
-                        (reply
+                let sentinels = &s.sentinels;
+                let names = |port: u16| {
+                    sentinels.iter().all(|n| {
+                        let reply = n.cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]);
+                        reply
                             .lines()
                             .nth(1)
                             .and_then(|p| p.trim().parse::<u16>().ok())
-                            == Some(new)
-                            && alive.cmd(&["ROLE"]).starts_with("master"))
-                        .then_some(())
-                    },
+                            == Some(port)
+                    })
+                };
+                // Every sentinel, not just one: a new candidate may ask any of them.
+                wait_for(
+                    Duration::from_secs(60),
+                    "the sentinels to promote the replica",
+                    || (names(new) && alive.cmd(&["ROLE"]).starts_with("master")).then_some(()),
                 );
                 let promoted = now_ns();
                 let ttl_ns = ttl.as_nanos() as u64;
@@ -877,13 +878,25 @@ impl Phase<'_> {
                     dead.resume();
                     dead.kill();
                 }
-                dead.restart();
-                dead.cmd(&["REPLICAOF", "127.0.0.1", &new.to_string()]);
+                dead.restart_as_replica_of(new);
                 fast_sync(dead);
                 wait_for(Duration::from_secs(60), "the old master to resync", || {
                     let info = dead.cmd(&["INFO", "replication"]);
                     info.contains("master_link_status:up").then_some(())
                 });
+                let dead_port = dead.port().to_string();
+                wait_for(
+                    Duration::from_secs(60),
+                    "the sentinels to list the old master as a replica",
+                    || {
+                        (names(new)
+                            && sentinels.iter().all(|n| {
+                                let replicas = n.cmd(&["SENTINEL", "REPLICAS", "mymaster"]);
+                                replicas.contains(&dead_port) && !replicas.contains("s_down")
+                            }))
+                        .then_some(())
+                    },
+                );
                 fault.detail = format!(
                     "master {old} {}, {new} promoted after {:?}",
                     if hang { "stopped" } else { "killed" },
