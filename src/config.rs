@@ -281,11 +281,16 @@ impl ElectionBuilder {
                 );
             }
         }
-        if self.connect_timeout.is_zero() || self.connect_timeout > MAX_CONNECT_TIMEOUT {
+        if self.connect_timeout.is_zero() {
+            problem(
+                "connect_timeout",
+                "must be greater than zero, for example 5s".into(),
+            );
+        } else if self.connect_timeout > MAX_CONNECT_TIMEOUT {
             problem(
                 "connect_timeout",
                 format!(
-                    "{} is out of range; use a value above zero and at most 1h, for example 5s",
+                    "{} is too long; use at most 1h, for example 5s",
                     fmt(self.connect_timeout)
                 ),
             );

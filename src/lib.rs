@@ -9,10 +9,16 @@
 //!
 //! ## What is and is not guaranteed
 //! - `is_leader()` is true only before the lease deadline: the instant the winning request was
-//!   *sent*, plus `ttl * (1 - drift) - 2ms`. The store expires the lease `ttl` after it
-//!   *received* the request, so under the assumption that no clock (host or store) runs more
-//!   than `drift` faster or slower than another, two instances never believe they lead at
-//!   once. Clock *offsets* do not matter; clock *rates* do.
+//!   *sent*, plus `ttl * (1 - drift) - 2ms`, on a clock that counts through system suspend
+//!   (CLOCK_BOOTTIME on Linux). The store ends the lease `ttl` after it *received* the
+//!   request, so under the assumption that no clock (host or store) runs more than `drift`
+//!   faster or slower than another, two instances never believe they lead at once. Clock
+//!   *offsets* between hosts do not matter; clock *rates* do.
+//! - Redis judges a lease by its host's *wall* clock and replicates absolute expiry times:
+//!   store hosts must slew, never step, their clocks, and a failover adds the master/replica
+//!   clock offset to the margin. The lease's expiry lives in its value and its key has no TTL,
+//!   so no `volatile-*` eviction policy can end it early; `build()` refuses `allkeys-*`
+//!   unless [`ElectionBuilder::allow_eviction`] accepts the risk.
 //! - No timeout scheme survives an unbounded pause between checking `is_leader()` and acting
 //!   on it. Pass the fencing token ([`Election::token`]) to the resource you write to and let
 //!   it refuse smaller tokens: tokens of one election strictly increase across grants, even
@@ -20,6 +26,8 @@
 //!   across a restart or failover by more than the time since the last grant.
 //! - Redis replication is asynchronous: a failover may lose a fresh grant. Use
 //!   [`ElectionBuilder::wait_for_replicas`] to narrow that window, and fencing to close it.
+//! - A process forked after `build()` never believes its parent's leadership: every call on
+//!   an inherited election fails with [`Error::Forked`]; build new elections in the child.
 //!
 //! ## Example
 //! ```no_run
@@ -42,7 +50,8 @@
 //! - `election`: the handle, the shared state read by `is_leader()`, and the engine (state
 //!   machine) that runs on the runtime thread.
 //! - `runtime`: the one background thread, its tokio runtime, and one connection per store.
-//! - `store`: the lease-store trait and the Redis implementation (standalone and Cluster).
+//! - `store`: the lease-store trait, Redis (standalone, Cluster, Sentinel) and `memory://`.
+//! - `fork`: what a process forked after `build()` inherits (nothing it may believe).
 //! - `ffi`: the C ABI and JNI entry points over this API.
 
 #![warn(missing_docs)]
@@ -61,7 +70,7 @@ pub use config::{ElectionBuilder, SAFETY_MARGIN};
 pub use election::events::{Event, Events, LeaderInfo, RecvError, RevokeReason};
 pub use election::Election;
 pub use error::{ConfigError, ConfigProblem, Error};
-pub use runtime::shutdown;
+pub use runtime::{shutdown, SHUTDOWN_BOUND};
 
 /// baton's version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -46,6 +46,8 @@ pub(crate) struct Ctx {
     pub shared: Arc<Shared>,
     pub store: Arc<dyn Store>,
     pub scope: Scope,
+    /// The store's URL without its password, for errors.
+    pub url: String,
     pub timing: Timing,
     pub campaign: bool,
     pub replicas: Option<Replicas>,
@@ -116,24 +118,26 @@ impl Engine {
         let ctx = &self.ctx;
         match cmd {
             Some(Command::Resign(reply)) => {
-                if held {
-                    ctx.release(None).await;
-                }
+                let released = if held {
+                    ctx.release(None).await
+                } else {
+                    Ok(())
+                };
                 ctx.shared.hold_back(false);
-                let _ = reply.send(Ok(()));
+                let _ = reply.send(released);
                 held.then(|| Next::Follow(Some(Instant::now() + ctx.timing.ttl)))
             }
             Some(Command::Close(reply)) => {
                 ctx.shared.finish();
                 if held {
-                    ctx.release(None).await;
+                    ctx.release(None).await.ok();
                 }
                 let _ = reply.send(());
                 Some(Next::Exit)
             }
             None => {
                 if held {
-                    ctx.release(None).await;
+                    ctx.release(None).await.ok();
                 }
                 Some(Next::Exit)
             }
@@ -146,21 +150,21 @@ impl Engine {
         match cmd {
             Some(Command::Resign(reply)) => {
                 ctx.shared.revoke(RevokeReason::Resigned);
-                ctx.release(Some(token)).await;
+                let released = ctx.release(Some(token)).await;
                 ctx.shared.hold_back(false);
-                let _ = reply.send(Ok(()));
+                let _ = reply.send(released);
                 Next::Follow(Some(Instant::now() + ctx.timing.ttl))
             }
             Some(Command::Close(reply)) => {
                 ctx.shared.revoke(RevokeReason::Closed);
-                ctx.release(Some(token)).await;
+                ctx.release(Some(token)).await.ok();
                 ctx.shared.finish();
                 let _ = reply.send(());
                 Next::Exit
             }
             None => {
                 ctx.shared.revoke(RevokeReason::Closed);
-                ctx.release(Some(token)).await;
+                ctx.release(Some(token)).await.ok();
                 Next::Exit
             }
         }
@@ -321,7 +325,7 @@ impl Engine {
                 Some(Ok(Renewal::ResignRequested)) => {
                     tracing::info!(election = %ctx.scope.name, "resigning on request");
                     ctx.shared.revoke(RevokeReason::Resigned);
-                    ctx.release(Some(l.token)).await;
+                    ctx.release(Some(l.token)).await.ok();
                     return Next::Follow(Some(Instant::now() + ctx.timing.ttl));
                 }
                 Some(Ok(Renewal::Lost)) => return ctx.step_down(RevokeReason::LeaseLost),
@@ -427,19 +431,33 @@ impl Ctx {
         Next::Follow(None)
     }
 
-    async fn release(&self, token: Option<u64>) {
+    /// Gives the lease back; an error says why the store did not confirm it (the lease then
+    /// expires by itself).
+    async fn release(&self, token: Option<u64>) -> Result<(), Error> {
         let sent = clock::now_nanos();
         let release = self
             .store
             .release(&self.scope, &self.shared.candidate, token);
-        match timeout(RELEASE_TIMEOUT.min(self.timing.ttl), release).await {
-            Ok(Ok(_)) => {}
+        let limit = RELEASE_TIMEOUT.min(self.timing.ttl);
+        match timeout(limit, release).await {
+            Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => {
-                tracing::warn!(election = %self.scope.name, error = %e, "release failed; the lease will expire")
+                tracing::warn!(election = %self.scope.name, error = %e, "release failed; the lease will expire");
+                Err(match e {
+                    StoreError::Refused(m) => Error::Store(m),
+                    StoreError::Unreachable(detail) => Error::StoreUnreachable {
+                        url: self.url.clone(),
+                        detail,
+                    },
+                })
             }
             Err(_) => {
                 tracing::warn!(election = %self.scope.name, "release timed out; the lease will expire");
                 self.store.stalled(sent);
+                Err(Error::Timeout {
+                    what: "resign",
+                    waited: limit,
+                })
             }
         }
     }

@@ -96,6 +96,8 @@ pub enum RecvError {
 #[derive(Debug)]
 pub struct Events {
     pub(crate) rx: flume::Receiver<Event>,
+    /// Subscribed in a process forked after the election was built: it ends at once.
+    pub(crate) forked: bool,
 }
 
 impl Events {
@@ -108,8 +110,17 @@ impl Events {
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvError> {
         self.rx.recv_timeout(timeout).map_err(|e| match e {
             flume::RecvTimeoutError::Timeout => RecvError::Timeout,
-            flume::RecvTimeoutError::Disconnected => RecvError::Closed,
+            flume::RecvTimeoutError::Disconnected => self.ended(),
         })
+    }
+
+    /// Why the stream ended: closed, or inherited through `fork()`.
+    pub(crate) fn ended(&self) -> RecvError {
+        if self.forked {
+            RecvError::Forked
+        } else {
+            RecvError::Closed
+        }
     }
 
     /// The next event if one is queued.

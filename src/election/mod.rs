@@ -73,8 +73,9 @@ impl std::fmt::Debug for Election {
 }
 
 impl Election {
-    /// Starts configuring an election named `name` on the store at `store`
-    /// (`redis://...`, `rediss://...`, or a comma-separated list of Redis Cluster seeds).
+    /// Starts configuring an election named `name` on the store at `store`: `redis://...`,
+    /// `rediss://...`, a comma-separated list of Redis Cluster seeds, `redis+sentinel://...`,
+    /// or `memory://NAME` (in-process, for tests and local runs).
     pub fn builder(store: impl Into<String>, name: impl Into<String>) -> ElectionBuilder {
         ElectionBuilder::new(store.into(), name.into())
     }
@@ -133,6 +134,7 @@ impl Election {
                     shared: engine_shared,
                     store,
                     scope,
+                    url,
                     timing: config.timing,
                     campaign: config.campaign,
                     replicas: config.replicas,
@@ -196,6 +198,7 @@ impl Election {
     pub fn events(&self) -> Events {
         Events {
             rx: self.control.shared.subscribe(),
+            forked: self.control.shared.forked(),
         }
     }
 
@@ -211,7 +214,7 @@ impl Election {
             let event = match until {
                 Some(until) => events
                     .recv_timeout(until.saturating_duration_since(std::time::Instant::now()))?,
-                None => events.recv().ok_or(RecvError::Closed)?,
+                None => events.recv().ok_or_else(|| events.ended())?,
             };
             // A grant that was queued while this thread was paused may be stale by now.
             if let events::Event::Granted { token } = event {

@@ -51,6 +51,7 @@ async fn node(store: &Arc<MemoryStore>, id: &str, campaign: bool) -> Node {
             shared: shared.clone(),
             store: store.clone(),
             scope: scope(),
+            url: "memory://tests".into(),
             timing: TIMING,
             campaign,
             replicas: None,
@@ -301,4 +302,67 @@ async fn an_observer_follows_without_campaigning() {
     }
     assert!(!watcher.shared.is_leader());
     assert_eq!(store.holder(&scope()).as_deref(), Some("a"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_grant_past_its_deadline_is_not_replayed_to_new_subscribers() {
+    let shared = Shared::new("job".into(), Candidate::for_this_process());
+    let deadline = Instant::now() + Duration::from_millis(100);
+    assert!(shared.grant(7, 0, clock::to_nanos(deadline)));
+    // The runtime thread was starved past the deadline: nothing revoked the grant yet.
+    tokio::time::advance(Duration::from_millis(150)).await;
+    let events = shared.subscribe();
+    while let Ok(e) = events.try_recv() {
+        assert!(
+            !matches!(e, Event::Granted { .. }),
+            "replayed a stale {e:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tiny_retry_interval_does_not_spin_the_runtime_thread() {
+    let store = memory();
+    store.latency_ms.store(0, Ordering::Relaxed);
+    store.down.store(true, Ordering::Relaxed);
+    let shared = Arc::new(Shared::new("job".into(), Candidate::for_this_process()));
+    let (_commands, rx) = mpsc::unbounded_channel();
+    let timing = Timing {
+        retry_interval: Duration::from_nanos(1),
+        ..TIMING
+    };
+    let engine = Engine {
+        ctx: Ctx {
+            shared,
+            store: store.clone(),
+            scope: scope(),
+            url: "memory://tests".into(),
+            timing,
+            campaign: true,
+            replicas: None,
+            watch: None,
+        },
+        commands: rx,
+    };
+    let task = tokio::spawn(engine.run());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    task.abort();
+    // The floor is 1ms between attempts (backoff grows from there): at most one per ms.
+    let requests = store.requests.load(Ordering::Relaxed);
+    assert!(requests <= 100, "{requests} requests in 100ms");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resign_belief_ends_before_the_engine_acts_and_no_racing_grant_is_believed() {
+    let shared = Shared::new("job".into(), Candidate::for_this_process());
+    let deadline = Instant::now() + Duration::from_millis(500);
+    assert!(shared.grant(7, 0, clock::to_nanos(deadline)));
+    shared.resign_now();
+    assert!(!shared.is_leader());
+    // A renewal or a grant that was in flight lands after the resign: neither is believed.
+    shared.extend(7, clock::to_nanos(deadline));
+    assert!(!shared.is_leader());
+    assert!(!shared.grant(8, 0, clock::to_nanos(deadline)));
+    shared.hold_back(false);
+    assert!(shared.grant(9, 0, clock::to_nanos(deadline)));
 }

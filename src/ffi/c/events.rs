@@ -124,8 +124,14 @@ pub extern "C" fn baton_revoke_reason_text(reason: u32) -> *const std::ffi::c_ch
 /// Waits up to `timeout_ms` for the next event (`BATON_WAIT_FOREVER`: no limit).
 fn next(events: &Events, timeout_ms: u64) -> Result<baton_event, Failure> {
     let received = match timeout_ms {
-        0 => events.try_recv().ok_or(RecvError::Timeout),
-        BATON_WAIT_FOREVER => events.recv().ok_or(RecvError::Closed),
+        0 => events.try_recv().ok_or_else(|| {
+            if events.rx.is_disconnected() {
+                events.ended()
+            } else {
+                RecvError::Timeout
+            }
+        }),
+        BATON_WAIT_FOREVER => events.recv().ok_or_else(|| events.ended()),
         ms => events.recv_timeout(Duration::from_millis(ms)),
     };
     match received {

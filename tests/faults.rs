@@ -1,0 +1,295 @@
+//! Faults users meet that the easy ones (SIGKILL, a restart that sends RST) do not show, each
+//! against real servers: a store that stops answering without closing the socket, eviction, a
+//! replica wait on a shared connection, a close or resign while a request hangs, a Cluster
+//! shard that cannot load scripts, and lease data baton did not write.
+
+mod suite;
+
+#[path = "faults/freeze.rs"]
+mod freeze;
+
+use std::time::{Duration, Instant};
+
+use baton::{Election, Error, Event, RevokeReason};
+use baton_testkit::{RedisCluster, RedisSentinel, RedisServer};
+use freeze::FreezeProxy;
+use suite::WAIT;
+
+fn election(url: &str, name: &str, ttl: Duration) -> Election {
+    Election::builder(url, name)
+        .ttl(ttl)
+        .build()
+        .expect("build")
+}
+
+/// The next `Revoked` within `within`, if any.
+fn revoked_within(events: &baton::Events, within: Duration) -> Option<(u64, RevokeReason)> {
+    let until = Instant::now() + within;
+    loop {
+        match events.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(Event::Revoked { token, reason }) => return Some((token, reason)),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// The next `Granted` within `within`, if any.
+fn granted_within(events: &baton::Events, within: Duration) -> Option<u64> {
+    let until = Instant::now() + within;
+    loop {
+        match events.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(Event::Granted { token }) => return Some(token),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// A connection that stops answering without an RST (a hung or powered-off host) is replaced
+/// within about a ttl, and leadership returns over the new connection.
+#[test]
+fn a_silent_connection_is_replaced_and_leadership_returns() {
+    let redis = RedisServer::start();
+    let proxy = FreezeProxy::start(redis.port());
+    let ttl = Duration::from_millis(800);
+    let a = election(&proxy.url(), "silent", ttl);
+    let first = a.wait_for_leadership(WAIT).unwrap();
+    let events = a.events();
+    let before = proxy.connections();
+    proxy.freeze();
+    let (token, reason) = revoked_within(&events, 2 * ttl).expect("the leader steps down");
+    assert_eq!((token, reason), (first, RevokeReason::StoreUnreachable));
+    // Leadership returns within 2 x ttl of the step-down (plus the lease's own expiry).
+    let again = granted_within(&events, 4 * ttl).expect("leadership returns on a new connection");
+    assert!(again > first);
+    assert!(proxy.connections() > before, "a new connection was opened");
+}
+
+/// A SIGSTOPped Sentinel master answers nothing and sends no RST: the connection is given up,
+/// the sentinels are asked again, and leadership returns on the promoted replica.
+#[test]
+fn a_stopped_sentinel_master_is_left_for_the_promoted_replica() {
+    let sentinel = RedisSentinel::start();
+    let ttl = Duration::from_millis(800);
+    let a = election(&sentinel.url(), "stopped-master", ttl);
+    let first = a.wait_for_leadership(WAIT).unwrap();
+    let events = a.events();
+    sentinel.master.pause();
+    let replica = sentinel.replica.port();
+    let start = Instant::now();
+    while sentinel.master_port() != replica {
+        assert!(start.elapsed() < Duration::from_secs(30), "no promotion");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (token, _) = revoked_within(&events, 2 * ttl).expect("the leader steps down");
+    assert_eq!(token, first);
+    let again = granted_within(&events, 2 * ttl + Duration::from_secs(3))
+        .expect("leadership returns on the promoted replica");
+    assert!(again > first);
+    sentinel.master.resume();
+}
+
+/// Under a volatile-* eviction policy the lease is never evicted (it has no TTL), so memory
+/// pressure cannot hand a live leader's lease to another candidate.
+#[test]
+fn eviction_under_volatile_ttl_never_takes_a_live_lease() {
+    let redis =
+        RedisServer::start_with(&["--maxmemory", "4mb", "--maxmemory-policy", "volatile-ttl"]);
+    let ttl = Duration::from_secs(2);
+    let a = election(&redis.url(), "evict", ttl);
+    a.wait_for_leadership(WAIT).unwrap();
+    let b = election(&redis.url(), "evict", ttl);
+    let (a_events, b_events) = (a.events(), b.events());
+    // Volatile junk with long TTLs: volatile-ttl evicts the shortest TTL first.
+    let fill = "for i = 1, 400 do redis.call('SET', 'junk:' .. ARGV[1] .. ':' .. i, string.rep('x', 1024), 'PX', 600000) end";
+    let mut evicted = 0;
+    for batch in 0..200 {
+        let _ = redis.cmd(&["EVAL", fill, "0", &batch.to_string()]);
+        evicted = stat(&redis, "evicted_keys");
+        if evicted >= 2000 {
+            break;
+        }
+    }
+    assert!(
+        evicted > 0,
+        "the server evicted nothing; the test needs memory pressure"
+    );
+    assert_eq!(redis.cmd(&["EXISTS", "baton:{evict}:lease"]).trim(), ":1");
+    assert_eq!(
+        revoked_within(&a_events, ttl),
+        None,
+        "the leader kept its lease"
+    );
+    assert!(a.is_leader());
+    assert_eq!(granted_within(&b_events, Duration::ZERO), None);
+    assert!(!b.is_leader());
+}
+
+fn stat(redis: &RedisServer, field: &str) -> u64 {
+    redis
+        .cmd(&["INFO", "stats"])
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Under allkeys-*, nothing protects a key: build() refuses by name, unless accepted.
+#[test]
+fn allkeys_eviction_is_refused_at_build_unless_accepted() {
+    let redis =
+        RedisServer::start_with(&["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"]);
+    let err = Election::builder(redis.url(), "allkeys")
+        .build()
+        .unwrap_err();
+    let Error::Config(config) = &err else {
+        panic!("expected a configuration error, got {err:?}");
+    };
+    assert_eq!(config.problems[0].setting, "allow_eviction");
+    let msg = err.to_string();
+    for needle in [
+        "maxmemory-policy",
+        "allkeys-lru",
+        "noeviction",
+        "allow_eviction(true)",
+    ] {
+        assert!(msg.contains(needle), "{needle} missing from: {msg}");
+    }
+    let accepted = Election::builder(redis.url(), "allkeys")
+        .allow_eviction(true)
+        .build()
+        .unwrap();
+    accepted.wait_for_leadership(WAIT).unwrap();
+}
+
+/// `WAIT` blocks the connection it runs on: one election's replica wait must not hold back
+/// another election's renewals.
+#[test]
+fn one_elections_replica_wait_never_delays_anothers_renewals() {
+    // No replica: every WAIT runs to its timeout.
+    let redis = RedisServer::start();
+    let waiting = Election::builder(redis.url(), "waits")
+        .ttl(Duration::from_secs(3))
+        .wait_for_replicas(1, Duration::from_millis(900))
+        .build()
+        .unwrap();
+    let quick = election(&redis.url(), "quick", Duration::from_millis(600));
+    quick.wait_for_leadership(WAIT).unwrap();
+    let events = quick.events();
+    assert_eq!(
+        revoked_within(&events, Duration::from_secs(4)),
+        None,
+        "a renewal waited behind another election's WAIT"
+    );
+    assert!(!waiting.is_leader(), "no replica acknowledged its grant");
+}
+
+/// `close()` and `resign()` end belief at once, even while a renewal hangs on a stopped store,
+/// and a resign that cannot be confirmed says so instead of claiming the election is closed.
+#[test]
+fn close_and_resign_end_belief_at_once_on_a_stuck_store() {
+    let redis = RedisServer::start();
+    let ttl = Duration::from_secs(6);
+    let a = election(&redis.url(), "stuck-close", ttl);
+    let b = election(&redis.url(), "stuck-resign", ttl);
+    a.wait_for_leadership(WAIT).unwrap();
+    b.wait_for_leadership(WAIT).unwrap();
+    redis.pause();
+    // Let the next renewals (every ttl / 3) go out and hang on the stopped server.
+    std::thread::sleep(ttl / 3 + Duration::from_millis(300));
+    assert!(a.is_leader() && b.is_leader(), "deadlines are still ahead");
+    let err = b.resign().unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { what: "resign", .. }),
+        "{err:?}"
+    );
+    assert!(!b.is_leader());
+    a.close();
+    assert!(!a.is_leader());
+    assert!(a.is_closed());
+    redis.resume();
+}
+
+/// A Cluster node that lost its script cache (a promoted replica) gets the script on that node
+/// only: a shard that does not answer cannot stall renewals on a healthy one.
+#[test]
+fn cluster_script_reload_touches_only_the_keys_node() {
+    let cluster = RedisCluster::start();
+    let ttl = Duration::from_millis(900);
+    let a = election(&cluster.url(), "noscript", ttl);
+    a.wait_for_leadership(WAIT).unwrap();
+    let events = a.events();
+    let home = cluster.master_for("baton:{noscript}:lease");
+    let other = (0..100)
+        .map(|i| cluster.master_for(&format!("other-{i}")))
+        .find(|&m| m != home)
+        .expect("another master");
+    cluster.nodes[other].cmd(&["CLIENT", "PAUSE", "4000", "ALL"]);
+    cluster.nodes[home].cmd(&["SCRIPT", "FLUSH"]);
+    assert_eq!(
+        revoked_within(&events, 3 * ttl),
+        None,
+        "renewals stalled on another shard"
+    );
+    assert!(a.is_leader());
+}
+
+/// Lease data that baton did not write is refused, never read as token 0 (which a fenced
+/// resource would take for the oldest leader of all).
+#[test]
+fn unreadable_lease_fields_are_refused() {
+    let redis = RedisServer::start();
+    let far = (std::time::SystemTime::now() + Duration::from_secs(600))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    redis.cmd(&[
+        "HSET",
+        "baton:{bogus}:lease",
+        "candidate",
+        "someone",
+        "host",
+        "h",
+        "pid",
+        "1",
+        "token",
+        "not-a-number",
+        "since",
+        "1",
+        "expires",
+        &far,
+    ]);
+    let err = Election::builder(redis.url(), "bogus")
+        .current_leader()
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("token") && msg.contains("not-a-number"),
+        "{msg}"
+    );
+}
+
+/// Lua numbers are exact below 2^53: a counter beyond it is refused, never repeated.
+#[test]
+fn a_token_counter_past_2_pow_53_is_refused_not_repeated() {
+    let redis = RedisServer::start();
+    redis.cmd(&["SET", "baton:{big}:token", "9007199254740993"]);
+    let a = election(&redis.url(), "big", Duration::from_millis(600));
+    assert!(a.wait_for_leadership(Duration::from_secs(2)).is_err());
+    assert_eq!(
+        redis.cmd(&["GET", "baton:{big}:token"]).trim_end(),
+        "9007199254740993",
+        "no token was issued"
+    );
+}
+
+/// Candidate ids carry 64 random bits.
+#[test]
+fn candidate_ids_carry_a_64_bit_nonce() {
+    let e = Election::builder("memory://ids", "ids").build().unwrap();
+    let nonce = e.candidate_id().rsplit(':').next().unwrap();
+    assert_eq!(nonce.len(), 16, "{}", e.candidate_id());
+    assert!(u64::from_str_radix(nonce, 16).is_ok());
+}
