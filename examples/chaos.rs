@@ -17,7 +17,7 @@ use chaos::{candidate, checker, harness};
 #[derive(Parser)]
 #[command(about = "baton's fault-injection run and safety checker")]
 struct Args {
-    /// Total length; 2/3 standalone Redis, 1/3 Redis Cluster.
+    /// Total length: 60% standalone Redis, 15% Sentinel, 25% Redis Cluster.
     #[arg(long, default_value = "12m", value_parser = humantime::parse_duration)]
     duration: Duration,
     /// Replays a run's fault schedule (default: a random seed, printed).
@@ -29,9 +29,21 @@ struct Args {
     /// Allowed leaderless time beyond the lease's expiry.
     #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
     gap_bound: Duration,
+    /// Scheduling allowance in the takeover and handover bounds (a loaded machine).
+    #[arg(long, default_value = "25ms", value_parser = humantime::parse_duration)]
+    sched: Duration,
+    /// Elections per candidate process (the checker checks each one).
+    #[arg(long, default_value_t = 20)]
+    elections: usize,
+    /// Only these fault kinds (comma-separated names, as in the summary).
+    #[arg(long, value_delimiter = ',')]
+    kinds: Vec<String>,
     /// Skip the Cluster phase.
     #[arg(long)]
     no_cluster: bool,
+    /// Skip the Sentinel phase.
+    #[arg(long)]
+    no_sentinel: bool,
     /// Print only the summary, not each fault.
     #[arg(long, short)]
     quiet: bool,
@@ -52,12 +64,30 @@ fn main() -> ExitCode {
     let cluster = if args.no_cluster {
         Duration::ZERO
     } else {
-        args.duration / 3
+        args.duration / 4
     };
-    cfg.standalone = args.duration - cluster;
+    let sentinel = if args.no_sentinel {
+        Duration::ZERO
+    } else {
+        args.duration * 3 / 20
+    };
+    cfg.standalone = args.duration - cluster - sentinel;
+    cfg.sentinel = sentinel;
     cfg.cluster = cluster;
     cfg.candidates = args.candidates.max(2);
+    cfg.elections = args.elections.max(1);
+    cfg.wait_elections.retain(|&e| e < cfg.elections);
+    if !args.kinds.is_empty() {
+        let kinds = args.kinds.iter().map(|k| {
+            chaos::faults::Kind::parse(k).unwrap_or_else(|| {
+                eprintln!("unknown fault kind {k}; the kinds are the summary's row names");
+                std::process::exit(2)
+            })
+        });
+        cfg.kinds = Some(kinds.collect());
+    }
     cfg.gap_bound = args.gap_bound;
+    cfg.sched = args.sched;
     cfg.verbose = !args.quiet;
     harness::say(&format!(
         "chaos: seed {seed}, {:?} (replay: cargo run --release --example chaos -- --seed {seed} --duration {})",

@@ -63,6 +63,7 @@ mod error;
 pub mod ffi;
 mod fork;
 mod leaders;
+mod mutant;
 mod runtime;
 mod store;
 

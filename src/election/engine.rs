@@ -308,9 +308,12 @@ impl Engine {
                 Raced::Done(outcome) => outcome,
                 Raced::Command(cmd) => return self.command_leading(cmd, l.token).await,
             };
+            let outcome = crate::mutant::lost_as_error(outcome);
             let ctx = &self.ctx;
             match outcome {
                 Some(Ok(Renewal::Renewed)) => {
+                    let (sent, sent_nanos) =
+                        crate::mutant::from_response("deadline-from-response", sent, sent_nanos);
                     let span = ctx.timing.lease_span();
                     l.deadline = sent + span;
                     l.renew_at = sent + ctx.timing.renew_interval;

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod clock;
+pub use clock::StoreClock;
+
 /// How long a server may take to accept connections before the fixture gives up.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -54,6 +57,12 @@ pub struct RedisServer {
     extra: Vec<String>,
     /// A sentinel's configuration file; `None` for a data node.
     sentinel_conf: Option<String>,
+    /// Extra environment of the process (kept across restarts).
+    env: Vec<(String, String)>,
+    /// The wall clock the test controls, for servers started with one.
+    clock: Option<StoreClock>,
+    /// Set by [`RedisServer::restart_as_replica_of`]: the master it starts as a replica of.
+    replica_of: Option<u16>,
 }
 
 impl RedisServer {
@@ -64,17 +73,36 @@ impl RedisServer {
 
     /// Starts a standalone server with extra `--name value` arguments.
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_full(extra, false)
+    }
+
+    /// Like [`RedisServer::start_with`], on a wall clock the test steps and slows
+    /// ([`RedisServer::clock`]); the clock survives restarts.
+    pub fn start_with_clock(extra: &[&str]) -> Self {
+        Self::start_full(extra, true)
+    }
+
+    fn start_full(extra: &[&str], clock: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
+        let clock = clock.then(|| StoreClock::create(dir.path()));
         let mut server = RedisServer {
             port: 0,
             dir,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             sentinel_conf: None,
+            env: clock.as_ref().map(StoreClock::env).unwrap_or_default(),
+            clock,
+            replica_of: None,
         };
         server.port = server.pick_port();
         server.spawn(true);
         server
+    }
+
+    /// The wall clock of a server started with [`RedisServer::start_with_clock`].
+    pub fn clock(&self) -> Option<&StoreClock> {
+        self.clock.as_ref()
     }
 
     /// A Cluster node also needs its bus port, `port + 10000`.
@@ -99,6 +127,9 @@ impl RedisServer {
             child: None,
             extra: Vec::new(),
             sentinel_conf: Some(conf),
+            env: Vec::new(),
+            clock: None,
+            replica_of: None,
         };
         server.spawn(true);
         server
@@ -160,7 +191,14 @@ impl RedisServer {
                 Some(_) => &[][..],
             })
             .args(&self.extra)
+            .args(
+                self.replica_of
+                    .map(|p| ["--replicaof".into(), "127.0.0.1".into(), p.to_string()])
+                    .into_iter()
+                    .flatten(),
+            )
             .current_dir(self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -209,6 +247,13 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.kill();
         self.spawn(false);
+    }
+
+    /// Starts the server again as a replica of `master_port` (a failed-over master that comes
+    /// back never serves as a master, not even for a moment).
+    pub fn restart_as_replica_of(&mut self, master_port: u16) {
+        self.replica_of = Some(master_port);
+        self.restart();
     }
 
     /// Stops the server until [`RedisServer::resume`] (SIGSTOP).

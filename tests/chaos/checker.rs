@@ -1,4 +1,5 @@
-//! The checks over a run's recorded history, and the summary table.
+//! The checks over a run's recorded history, and the summary table. Every election of a
+//! phase is checked on its own.
 //!
 //! Recorded intervals are conservative in the direction of each check:
 //! - overlaps use the part of a grant the process *surely* believed it led: from the clock
@@ -6,6 +7,17 @@
 //!   (a SIGKILLed leader's last record is at most one tick, ~1ms, before its death), so a
 //!   reported overlap is real; one shorter than a sample period plus a tick can be missed;
 //! - gaps use every instant a process *may* have believed it led, so a reported gap is real.
+//!
+//! Bounds, all computed from the configuration (`Config::*_bound`):
+//! - an overlap after a fault that lost data lasts at most `retry + 2 rtt + tick`;
+//! - after a crash (SIGKILL or SIGSTOP of a leader) a follower's grant lands no later than
+//!   the lease's expiry plus `takeover_bound`; the expiry is the dead leader's last renewal
+//!   (sent at its trusted deadline minus the lease span) plus ttl, or its next one's when
+//!   that was due before the crash, or when a stopped store came back if that was later;
+//!   without a recorded renewal, its last sample plus ttl;
+//! - after a graceful redeploy, the next grant lands within `handover_bound` of the old
+//!   leader's last true sample;
+//! - nobody leads for at most ttl + `gap_bound` past the old lease (or a store's return).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,7 +25,7 @@ use std::time::Duration;
 
 use super::faults::{Fault, Kind};
 use super::harness::{Config, PhaseResult};
-use super::history::Grant;
+use super::history::{Grant, Proc};
 
 /// Everything the checker found over one run (all phases).
 #[derive(Default)]
@@ -21,6 +33,7 @@ pub struct Summary {
     pub phases: Vec<String>,
     pub faults: BTreeMap<Kind, KindStats>,
     pub grants: usize,
+    pub elections: usize,
     pub violations: Vec<String>,
     pub notes: Vec<String>,
     pub overlaps_safe: usize,
@@ -36,16 +49,20 @@ pub struct Summary {
     pub stale_accepted_loss: usize,
     pub longest_gap: u64,
     pub longest_gap_excess: u64,
+    pub takeovers: usize,
+    pub handovers: usize,
 }
 
 #[derive(Default)]
 pub struct KindStats {
     pub injected: usize,
     pub on_leader: usize,
-    /// Leaderless gap that followed the fault, per takeover.
+    /// Leaderless gap that followed the fault, per election that changed leader.
     pub gaps: Vec<u64>,
-    /// New leader's first sample minus the old leader's last trusted deadline.
-    pub past_deadline: Vec<u64>,
+    /// Crashes: the new leader's first sample minus the dead leader's lease expiry.
+    pub late: Vec<u64>,
+    /// Redeploys: the new leader's first sample minus the old leader's last true sample.
+    pub handover: Vec<u64>,
     pub overlaps: usize,
     pub longest_overlap: u64,
 }
@@ -62,7 +79,7 @@ impl Summary {
 
 fn loss_window(faults: &[Fault], t: u64, ttl: u64) -> Option<&Fault> {
     faults.iter().rev().find(|f| {
-        f.kind.loses_data() && f.start <= t && t <= f.store_back.unwrap_or(f.end) + 3 * ttl
+        f.loses_data && f.start <= t && t <= f.store_back.unwrap_or(f.end).max(f.end) + 3 * ttl
     })
 }
 
@@ -73,38 +90,46 @@ fn last_fault_before(faults: &[Fault], t: u64) -> Option<(usize, &Fault)> {
 pub fn check(cfg: &Config, phases: &[PhaseResult]) -> Summary {
     let mut s = Summary::default();
     for p in phases {
-        check_phase(cfg, p, &mut s);
+        s.phases.push(format!(
+            "{}: {} faults, {} candidate processes x {} elections, {}",
+            p.name,
+            p.faults.len(),
+            p.procs.iter().filter(|c| c.el == 0).count(),
+            p.elections,
+            fmt_ns(p.stop - p.start)
+        ));
+        for f in &p.faults {
+            let k = s.faults.entry(f.kind).or_default();
+            k.injected += 1;
+            k.on_leader += usize::from(f.hit_leader || f.proc.is_none());
+        }
+        for proc in p.procs.iter().filter(|c| c.el == 0) {
+            for e in proc.errors.iter().take(3) {
+                s.notes.push(format!("{}: pid {}: {e}", p.name, proc.pid));
+            }
+        }
+        for el in 0..p.elections {
+            check_election(cfg, p, el, &mut s);
+        }
     }
     s
 }
 
-fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
+fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
+    s.elections += 1;
     let ttl = cfg.ttl.as_nanos() as u64;
+    let name = format!("{} election {el}", p.name);
+    let waits = p.wait_elections.contains(&el);
     let at = |t: u64| fmt_ns(t.saturating_sub(p.start));
+    let procs: Vec<&Proc> = p.procs.iter().filter(|c| c.el == el).collect();
+    let proc_of = |spawn: usize| procs.iter().position(|c| c.spawn == spawn);
     let who = |g: &Grant| format!("pid {} token {}", p.procs[g.proc].pid, g.tok);
     let fault_name = |t: u64| match last_fault_before(&p.faults, t) {
         Some((i, f)) => format!("after fault #{} {} at {}", i + 1, f.kind, at(f.start)),
         None => "before any fault".to_string(),
     };
-    s.phases.push(format!(
-        "{}: {} faults, {} candidate processes, {}",
-        p.name,
-        p.faults.len(),
-        p.procs.len(),
-        fmt_ns(p.stop - p.start)
-    ));
-    for f in &p.faults {
-        let k = s.faults.entry(f.kind).or_default();
-        k.injected += 1;
-        k.on_leader += usize::from(f.hit_leader || f.proc.is_none());
-    }
-    for proc in &p.procs {
-        for e in proc.errors.iter().take(3) {
-            s.notes.push(format!("{}: pid {}: {e}", p.name, proc.pid));
-        }
-    }
 
-    let mut grants: Vec<&Grant> = p.procs.iter().flat_map(|c| &c.grants).collect();
+    let mut grants: Vec<&Grant> = procs.iter().flat_map(|c| &c.grants).collect();
     grants.sort_by_key(|g| g.t1);
     s.grants += grants.len();
 
@@ -112,8 +137,7 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
     for w in grants.windows(2) {
         if w[1].tok <= w[0].tok {
             s.violations.push(format!(
-                "{}: token not larger than the previous grant's: {} at {} follows {} at {}",
-                p.name,
+                "{name}: token not larger than the previous grant's: {} at {} follows {} at {}",
                 who(w[1]),
                 at(w[1].t1),
                 who(w[0]),
@@ -122,7 +146,9 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
         }
     }
 
-    // Two processes' sure beliefs must not overlap, unless a fault lost the lease's data.
+    // Two processes' sure beliefs must not overlap; after a fault that lost the lease's
+    // data, not for longer than the data-loss bound.
+    let loss_bound = cfg.loss_overlap_bound().as_nanos() as u64;
     let mut sure: Vec<(u64, u64, &Grant)> = grants
         .iter()
         .filter_map(|g| g.sure().map(|(a, b)| (a, b, *g)))
@@ -143,19 +169,26 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
                 ks.overlaps += 1;
                 ks.longest_overlap = ks.longest_overlap.max(dur);
             }
-            if let Some(f) = loss_window(&p.faults, o0, ttl) {
+            let loss = loss_window(&p.faults, o0, ttl);
+            if let Some(f) = loss {
                 s.overlaps_loss += 1;
                 if s.longest_loss.is_none_or(|(d, _)| dur > d) {
                     s.longest_loss = Some((dur, f.kind));
                 }
             } else {
                 s.overlaps_safe += 1;
+            }
+            if loss.is_none() || dur > loss_bound {
                 s.violations.push(format!(
-                    "{}: two leaders for {} at {} ({}): {} and {}",
-                    p.name,
+                    "{name}: two leaders for {} at {} ({}{}): {} and {}",
                     fmt_ns(dur),
                     at(o0),
                     fault_name(o0),
+                    if loss.is_some() {
+                        format!(", beyond the data-loss bound {}", fmt_ns(loss_bound))
+                    } else {
+                        String::new()
+                    },
                     who(x.2),
                     who(iv.2)
                 ));
@@ -166,28 +199,25 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
 
     // A leader resumed after a pause longer than its lease sees false at its first sample.
     for (i, f) in p.faults.iter().enumerate() {
-        let (Some(r), Some(proc)) = (f.resumed, f.proc) else {
+        let (Some(r), Some(c)) = (f.resumed, f.proc.and_then(proc_of)) else {
             continue;
         };
-        let stall = p.procs[proc]
-            .stalls
-            .iter()
-            .find(|st| st.from <= r && r <= st.to);
+        let proc = procs[c];
+        let stall = proc.stalls.iter().find(|st| st.from <= r && r <= st.to);
         match stall {
-            None => s.notes.push(format!(
-                "{}: fault #{} pause: pid {} recorded no stall (it did not run when paused?)",
-                p.name,
+            None if el == 0 => s.notes.push(format!(
+                "{name}: fault #{} pause: pid {} recorded no stall (it did not run when paused?)",
                 i + 1,
-                p.procs[proc].pid
+                proc.pid
             )),
+            None => {}
             Some(st) if st.lead => {
                 s.pauses_leading += 1;
                 if st.after {
                     s.violations.push(format!(
-                        "{}: fault #{} pause: pid {} led before its {} pause and its first sample after SIGCONT was true",
-                        p.name,
+                        "{name}: fault #{} pause: pid {} led before its {} pause and its first sample after SIGCONT was true",
                         i + 1,
-                        p.procs[proc].pid,
+                        proc.pid,
                         fmt_ns(st.to - st.from)
                     ));
                 } else {
@@ -205,7 +235,7 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
         m = m.max(g.tok);
         prefix_max.push(m);
     }
-    for proc in &p.procs {
+    for proc in &procs {
         for w in proc.writes.iter().filter(|w| w.ok) {
             let n = grants.partition_point(|g| g.t1 < w.t);
             if n == 0 || prefix_max[n - 1] <= w.tok {
@@ -217,8 +247,7 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
                 s.stale_accepted += 1;
                 if s.stale_accepted <= 5 {
                     s.violations.push(format!(
-                        "{}: stale write accepted: pid {} wrote under token {} decided at {}, after token {} was granted ({})",
-                        p.name,
+                        "{name}: stale write accepted: pid {} wrote under token {} decided at {}, after token {} was granted ({})",
                         proc.pid,
                         w.tok,
                         at(w.t),
@@ -229,7 +258,7 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
             }
         }
     }
-    let fence = &p.fence;
+    let fence = p.fences.get(el).cloned().unwrap_or_default();
     s.writes_accepted += fence.accepted;
     s.writes_rejected += fence.rejected;
     s.conflicts += fence.conflicts;
@@ -239,33 +268,17 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
     }
     if fence.conflicts > 0 {
         s.violations.push(format!(
-            "{}: the fenced resource accepted {} writes under a token another candidate had written with",
-            p.name, fence.conflicts
+            "{name}: the fenced resource accepted {} writes under a token another candidate had written with",
+            fence.conflicts
         ));
     }
     for w in fence.epochs.windows(2) {
         if w[1].0 <= w[0].0 {
             s.violations.push(format!(
-                "{}: the fenced resource accepted token {} after {}",
-                p.name, w[1].0, w[0].0
+                "{name}: the fenced resource accepted token {} after {}",
+                w[1].0, w[0].0
             ));
         }
-    }
-    let unknown: Vec<_> = fence
-        .epochs
-        .iter()
-        .filter(|(tok, id)| {
-            !p.procs
-                .iter()
-                .any(|c| &c.id == id && c.grants.iter().any(|g| g.tok == *tok))
-        })
-        .collect();
-    if let Some((tok, id)) = unknown.first() {
-        let c = p.procs.iter().find(|c| &c.id == id);
-        s.notes.push(format!(
-            "{}: {} tokens written to the resource belong to grants no sample saw, e.g. {tok} by {id} ({:?})",
-            p.name, unknown.len(), c.map(|c| c.grants.iter().map(|g| g.tok).collect::<Vec<_>>())
-        ));
     }
 
     // Leaderless gaps, from the union of every instant someone may have believed it led.
@@ -299,26 +312,27 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
         // After a store fault, the clock starts when the store answered again. On a slowed
         // link, a request sent just before the sender stopped believing (a renewal, or an
         // acquire whose reply never comes back) still reaches the store a delay later and
-        // holds the lease for a ttl from there.
-        let slowed = p
+        // holds the lease for a ttl from there; a store clock that fell behind lengthens a
+        // lease by as much.
+        let stretched = p
             .faults
             .iter()
-            .filter(|f| f.start <= g0 && g0 <= f.end + f.link_delay)
-            .map(|f| f.link_delay)
+            .filter(|f| f.start <= g0 && g0 <= f.end + f.link_delay + f.clock_lag + ttl)
+            .map(|f| f.link_delay + f.clock_lag)
             .max()
             .unwrap_or(0);
         let from = p
             .faults
             .iter()
             .filter(|f| f.start < g1)
-            .filter_map(|f| f.store_back)
-            .fold(g0 + slowed, u64::max);
+            .flat_map(|f| [f.store_back, f.replica_back.filter(|_| waits)])
+            .flatten()
+            .fold(g0 + stretched, u64::max);
         let excess = g1.saturating_sub(from);
         s.longest_gap_excess = s.longest_gap_excess.max(excess);
         if excess > bound {
             s.violations.push(format!(
-                "{}: nobody led for {} from {} ({}), {} beyond the bound's start; bound ttl + {}",
-                p.name,
+                "{name}: nobody led for {} from {} ({}), {} beyond the bound's start; bound ttl + {}",
                 fmt_ns(g1 - g0),
                 at(g0),
                 fault_name(g0),
@@ -331,16 +345,99 @@ fn check_phase(cfg: &Config, p: &PhaseResult, s: &mut Summary) {
     // Takeovers: the first gap that ends after a fault began and starts before the next one.
     for (i, f) in p.faults.iter().enumerate() {
         let next = p.faults.get(i + 1).map_or(p.stop, |n| n.start);
-        let Some(&(g0, g1, old)) = gaps
+        let Some(&(g0, g1, _)) = gaps
             .iter()
             .find(|(g0, g1, _)| *g1 > f.start && *g0 < next && *g1 < p.stop)
         else {
             continue;
         };
+        s.faults.entry(f.kind).or_default().gaps.push(g1 - g0);
+    }
+
+    // Crashes and redeploys of a leader: how soon the next leader took over.
+    let span = (cfg
+        .ttl
+        .mul_f64(1.0 - 0.01)
+        .saturating_sub(baton::SAFETY_MARGIN))
+    .as_nanos() as u64;
+    let renew = cfg.renew.as_nanos() as u64;
+    let takeover_bound = cfg.takeover_bound().as_nanos() as u64;
+    let handover_bound = cfg.handover_bound().as_nanos() as u64;
+    for (i, f) in p.faults.iter().enumerate() {
+        if !(f.crash || f.graceful || f.resumed.is_some()) || waits {
+            continue;
+        }
+        let Some(c) = f.proc.and_then(proc_of) else {
+            continue;
+        };
+        let tick = cfg.tick.as_nanos() as u64;
+        // The target's grant that was believed when the fault hit.
+        let Some(old) = procs[c]
+            .grants
+            .iter()
+            .rev()
+            .find(|g| g.t0 <= f.start && g.last + 2 * tick >= f.start)
+        else {
+            continue;
+        };
+        let Some(new) = grants.iter().find(|g| g.proc != old.proc && g.t1 > old.t1) else {
+            continue;
+        };
         let ks = s.faults.entry(f.kind).or_default();
-        ks.gaps.push(g1 - g0);
-        if old.deadline > 0 && !f.kind.stops_store() {
-            ks.past_deadline.push(g1.saturating_sub(old.deadline));
+        if f.graceful && !f.link_cut {
+            s.handovers += 1;
+            let gap = new.t1.saturating_sub(old.last);
+            ks.handover.push(gap);
+            if gap > handover_bound {
+                s.violations.push(format!(
+                    "{name}: fault #{} {}: the next leader ({}) took over {} after the old one ({}) stopped believing; bound {}",
+                    i + 1,
+                    f.kind,
+                    who(new),
+                    fmt_ns(gap),
+                    who(old),
+                    fmt_ns(handover_bound)
+                ));
+            }
+        } else if f.crash || f.resumed.is_some() {
+            // The lease's expiry at the store, from the dead leader's last renewal.
+            let sent = if old.deadline > 0 {
+                old.deadline.saturating_sub(span)
+            } else {
+                old.last
+            };
+            let next = sent + renew;
+            let mut expiry = (if f.start >= next { next } else { sent }) + ttl;
+            // A renewal held by a stopped or restarting store ran when the store came back.
+            for g in &p.faults {
+                if let Some(back) = g.store_back.filter(|&b| sent < b && b <= f.start) {
+                    expiry = expiry.max(back + ttl);
+                }
+            }
+            // A store clock that fell behind after the last renewal stretched that lease.
+            let lag = p
+                .faults
+                .iter()
+                .filter(|g| g.start <= f.start && g.end >= sent)
+                .map(|g| g.clock_lag)
+                .max()
+                .unwrap_or(0);
+            let expiry = expiry + f.link_delay + lag;
+            let late = new.t1.saturating_sub(expiry);
+            s.takeovers += 1;
+            ks.late.push(late);
+            if late > takeover_bound && f.store_back.is_none() {
+                s.violations.push(format!(
+                    "{name}: fault #{} {}: the next leader ({}) took over {} after the lease of {} expired at {}; bound {}",
+                    i + 1,
+                    f.kind,
+                    who(new),
+                    fmt_ns(late),
+                    who(old),
+                    at(expiry),
+                    fmt_ns(takeover_bound)
+                ));
+            }
         }
     }
 }
@@ -374,25 +471,35 @@ impl Summary {
         let mut o = String::new();
         let _ = writeln!(
             o,
-            "chaos seed {}: {} candidates, ttl {:?}, renew {:?}, sampling every {:?}, gap bound ttl + {:?}",
-            cfg.seed, cfg.candidates, cfg.ttl, cfg.renew, cfg.sample, cfg.gap_bound
+            "chaos seed {}: {} candidates x {} elections, ttl {:?}, renew {:?}, retry {:?}, sampling every {:?}, tick {:?}",
+            cfg.seed, cfg.candidates, cfg.elections, cfg.ttl, cfg.renew, cfg.retry, cfg.sample, cfg.tick
+        );
+        let _ = writeln!(
+            o,
+            "  bounds: data-loss overlap {} (retry + 2 rtt + tick, rtt {:?}); takeover expiry + {}; handover {}; gap ttl + {:?}",
+            fmt_ns(cfg.loss_overlap_bound().as_nanos() as u64),
+            cfg.rtt,
+            fmt_ns(cfg.takeover_bound().as_nanos() as u64),
+            fmt_ns(cfg.handover_bound().as_nanos() as u64),
+            cfg.gap_bound
         );
         for p in &self.phases {
             let _ = writeln!(o, "  {p}");
         }
         let _ = writeln!(
             o,
-            "  {:<18}{:>7}{:>8}{:>10} | {:>7}{:>7}{:>7}{:>7} | {:>7}{:>7} | {:>8}{:>8}",
+            "  {:<18}{:>6}{:>7}{:>6} | {:>7}{:>7}{:>7}{:>7} | {:>7}{:>7} | {:>8} | {:>8}{:>8}",
             "fault",
             "count",
             "leader",
-            "takeover",
+            "gaps",
             "gap50",
             "gap90",
             "gap99",
             "max",
             "late50",
             "max",
+            "handover",
             "overlap",
             "longest"
         );
@@ -402,7 +509,7 @@ impl Summary {
             };
             let _ = writeln!(
                 o,
-                "  {:<18}{:>7}{:>8}{:>10} | {:>7}{:>7}{:>7}{:>7} | {:>7}{:>7} | {:>8}{:>8}",
+                "  {:<18}{:>6}{:>7}{:>6} | {:>7}{:>7}{:>7}{:>7} | {:>7}{:>7} | {:>8} | {:>8}{:>8}",
                 format!("{}{}", kind, if kind.loses_data() { "*" } else { "" }),
                 k.injected,
                 k.on_leader,
@@ -411,8 +518,9 @@ impl Summary {
                 pct(&k.gaps, 0.9),
                 pct(&k.gaps, 0.99),
                 pct(&k.gaps, 1.0),
-                pct(&k.past_deadline, 0.5),
-                pct(&k.past_deadline, 1.0),
+                pct(&k.late, 0.5),
+                pct(&k.late, 1.0),
+                pct(&k.handover, 1.0),
                 k.overlaps,
                 if k.overlaps > 0 {
                     fmt_ns(k.longest_overlap)
@@ -422,14 +530,15 @@ impl Summary {
             );
         }
         let all: Vec<u64> = self.faults.values().flat_map(|k| k.gaps.clone()).collect();
-        let late: Vec<u64> = self
+        let late: Vec<u64> = self.faults.values().flat_map(|k| k.late.clone()).collect();
+        let handover: Vec<u64> = self
             .faults
             .values()
-            .flat_map(|k| k.past_deadline.clone())
+            .flat_map(|k| k.handover.clone())
             .collect();
         let _ = writeln!(
             o,
-            "  {:<18}{:>7}{:>8}{:>10} | {:>7}{:>7}{:>7}{:>7} | {:>7}{:>7} |",
+            "  {:<18}{:>6}{:>7}{:>6} | {:>7}{:>7}{:>7}{:>7} | {:>7}{:>7} | {:>8} |",
             "total",
             self.total_faults(),
             self.faults.values().map(|k| k.on_leader).sum::<usize>(),
@@ -439,11 +548,17 @@ impl Summary {
             pct(&all, 0.99),
             pct(&all, 1.0),
             pct(&late, 0.5),
-            pct(&late, 1.0)
+            pct(&late, 1.0),
+            pct(&handover, 1.0)
         );
         let _ = writeln!(
             o,
-            "  (* loses store data: overlaps there are counted apart)"
+            "  (* may lose store data: overlaps there are allowed up to the data-loss bound)"
+        );
+        let _ = writeln!(
+            o,
+            "  elections checked: {}, crash takeovers timed: {}, graceful handovers timed: {}",
+            self.elections, self.takeovers, self.handovers
         );
         let _ = writeln!(
             o,
@@ -522,7 +637,8 @@ pub fn timeline(phases: &[PhaseResult]) -> String {
         for (i, f) in p.faults.iter().enumerate() {
             let target = f
                 .proc
-                .map_or(String::new(), |c| format!(" pid {}", p.procs[c].pid));
+                .and_then(|c| p.procs.iter().find(|x| x.spawn == c))
+                .map_or(String::new(), |c| format!(" pid {}", c.pid));
             events.push((
                 f.start,
                 format!(
@@ -538,14 +654,18 @@ pub fn timeline(phases: &[PhaseResult]) -> String {
             }
         }
         for c in &p.procs {
-            if let Some(k) = c.killed {
+            if let Some(k) = c.killed.filter(|_| c.el == 0) {
                 events.push((k, format!("pid {} killed", c.pid)));
+            }
+            if let Some(k) = c.exited.filter(|_| c.el == 0) {
+                events.push((k, format!("pid {} closed its elections and exited", c.pid)));
             }
             for g in &c.grants {
                 events.push((
                     g.t1,
                     format!(
-                        "pid {} leads, token {}: sure until {:.4}, deadline {:.4}{}",
+                        "e{} pid {} leads, token {}: sure until {:.4}, deadline {:.4}{}",
+                        c.el,
                         c.pid,
                         g.tok,
                         rel(g.last),
@@ -558,7 +678,8 @@ pub fn timeline(phases: &[PhaseResult]) -> String {
                 events.push((
                     st.from,
                     format!(
-                        "pid {} stalled until {:.4} (leading {}, first sample after {})",
+                        "e{} pid {} stalled until {:.4} (leading {}, first sample after {})",
+                        c.el,
                         c.pid,
                         rel(st.to),
                         st.lead,

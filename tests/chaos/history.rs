@@ -1,4 +1,5 @@
-//! The recorded history: every candidate process of a phase, built from its record stream.
+//! The recorded history: every candidate process of a phase, built from its record stream,
+//! one `Proc` per (process, election) pair.
 
 use super::record::Rec;
 
@@ -45,12 +46,18 @@ pub struct Write {
     pub ok: bool,
 }
 
-/// One candidate process (a replacement after a kill is a new one).
+/// One election of one candidate process (a replacement after a kill is a new process).
 #[derive(Debug, Clone)]
 pub struct Proc {
     pub pid: u32,
     pub id: String,
+    /// The process's number in its phase (the n-th process started).
+    pub spawn: usize,
+    /// The election's index in the process.
+    pub el: usize,
     pub killed: Option<u64>,
+    /// A graceful redeploy: when the process had closed every election and exited.
+    pub exited: Option<u64>,
     pub grants: Vec<Grant>,
     pub stalls: Vec<Stall>,
     pub writes: Vec<Write>,
@@ -60,11 +67,14 @@ pub struct Proc {
 }
 
 impl Proc {
-    pub fn new(pid: u32) -> Proc {
+    pub fn new(pid: u32, spawn: usize, el: usize) -> Proc {
         Proc {
             pid,
             id: String::new(),
+            spawn,
+            el,
             killed: None,
+            exited: None,
             grants: Vec::new(),
             stalls: Vec::new(),
             writes: Vec::new(),
@@ -76,7 +86,7 @@ impl Proc {
     pub fn ingest(&mut self, me: usize, rec: Rec) {
         match rec {
             Rec::Start { id, .. } => self.id = id,
-            Rec::Grant { tok, t0, t1 } => {
+            Rec::Grant { tok, t0, t1, .. } => {
                 self.grants.push(Grant {
                     proc: me,
                     tok,
@@ -88,7 +98,7 @@ impl Proc {
                 });
                 self.leading = Some(tok);
             }
-            Rec::Tick { tok, t, dl } => {
+            Rec::Tick { tok, t, dl, .. } => {
                 if let Some(g) = self.grants.last_mut().filter(|g| g.tok == tok) {
                     g.last = g.last.max(t);
                     g.deadline = g.deadline.max(dl);
@@ -106,14 +116,16 @@ impl Proc {
                 to,
                 lead,
                 after,
+                ..
             } => self.stalls.push(Stall {
                 from,
                 to,
                 lead,
                 after,
             }),
-            Rec::Write { tok, t, ok } => self.writes.push(Write { tok, t, ok }),
+            Rec::Write { tok, t, ok, .. } => self.writes.push(Write { tok, t, ok }),
             Rec::Error { msg } => self.errors.push(msg),
+            Rec::Exit { t } => self.exited = Some(t),
         }
     }
 }

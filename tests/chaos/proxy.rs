@@ -1,9 +1,12 @@
 //! A TCP proxy between one candidate and the store, so that the harness can fault that
-//! candidate's link alone. Three faults:
+//! candidate's link alone. Four faults:
 //! - cut: bytes stop flowing both ways but are kept, as TCP keeps them across a partition;
 //!   when the cut heals they are delivered in order (late replies included);
 //! - reset: every connection is closed at once and new ones are closed on arrival;
-//! - delay: every chunk is delivered `delay` after it was read, in each direction.
+//! - delay: every chunk is delivered `delay` after it was read, in each direction;
+//! - hang: the connections open now stop answering for good: bytes are dropped both ways,
+//!   the sockets stay open (no FIN, no RST), as behind a host that lost power; new
+//!   connections work.
 //!
 //! Each connection has a reader and a writer thread per direction, joined by a queue, so a
 //! delay adds latency without cutting throughput.
@@ -26,10 +29,24 @@ struct Link {
 struct Shared {
     link: Mutex<Link>,
     changed: Condvar,
-    conns: Mutex<Vec<(u64, TcpStream, TcpStream)>>,
+    conns: Mutex<Vec<Conn>>,
     next_id: AtomicU64,
     stop: AtomicBool,
     upstream: u16,
+}
+
+struct Conn {
+    id: u64,
+    client: TcpStream,
+    server: TcpStream,
+    hung: Arc<AtomicBool>,
+}
+
+impl Conn {
+    fn close(&self) {
+        let _ = self.client.shutdown(Shutdown::Both);
+        let _ = self.server.shutdown(Shutdown::Both);
+    }
 }
 
 pub struct Proxy {
@@ -77,11 +94,19 @@ impl Proxy {
     pub fn reset(&self, refuse: bool) {
         self.update(|l| l.refuse = refuse);
         if refuse {
-            for (_, a, b) in self.shared.conns.lock().unwrap().drain(..) {
-                let _ = a.shutdown(Shutdown::Both);
-                let _ = b.shutdown(Shutdown::Both);
+            for c in self.shared.conns.lock().unwrap().drain(..) {
+                c.close();
             }
         }
+    }
+
+    /// The connections open now go silent for good; returns how many.
+    pub fn hang(&self) -> usize {
+        let conns = self.shared.conns.lock().unwrap();
+        for c in conns.iter() {
+            c.hung.store(true, Ordering::SeqCst);
+        }
+        conns.len()
     }
 
     /// Back to a healthy link.
@@ -96,9 +121,8 @@ impl Drop for Proxy {
         self.heal();
         // Wake the accept loop so it sees the stop flag.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
-        for (_, a, b) in self.shared.conns.lock().unwrap().drain(..) {
-            let _ = a.shutdown(Shutdown::Both);
-            let _ = b.shutdown(Shutdown::Both);
+        for c in self.shared.conns.lock().unwrap().drain(..) {
+            c.close();
         }
     }
 }
@@ -121,14 +145,20 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
         let clones = (client.try_clone(), server.try_clone());
         let (Ok(c2), Ok(s2)) = clones else { continue };
-        shared.conns.lock().unwrap().push((id, c2, s2));
-        pipe(&shared, id, &client, &server);
-        pipe(&shared, id, &server, &client);
+        let hung = Arc::new(AtomicBool::new(false));
+        shared.conns.lock().unwrap().push(Conn {
+            id,
+            client: c2,
+            server: s2,
+            hung: hung.clone(),
+        });
+        pipe(&shared, id, &hung, &client, &server);
+        pipe(&shared, id, &hung, &server, &client);
     }
 }
 
 /// Forwards `from` to `to` through a queue, honouring cut and delay.
-fn pipe(shared: &Arc<Shared>, id: u64, from: &TcpStream, to: &TcpStream) {
+fn pipe(shared: &Arc<Shared>, id: u64, hung: &Arc<AtomicBool>, from: &TcpStream, to: &TcpStream) {
     let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
         return;
     };
@@ -150,8 +180,12 @@ fn pipe(shared: &Arc<Shared>, id: u64, from: &TcpStream, to: &TcpStream) {
         let _ = from.shutdown(Shutdown::Both);
     });
     let s = shared.clone();
+    let hung = hung.clone();
     thread::spawn(move || {
         for (due, bytes) in rx {
+            if hung.load(Ordering::SeqCst) {
+                continue; // dropped: a hung peer never answers
+            }
             // Hold the chunk while the link is cut or until it is due.
             let mut link = s.link.lock().unwrap();
             loop {
@@ -171,14 +205,10 @@ fn pipe(shared: &Arc<Shared>, id: u64, from: &TcpStream, to: &TcpStream) {
                 break;
             }
         }
-        // One side is gone: close both, as a real connection would end.
-        let _ = to.shutdown(Shutdown::Both);
-        s.conns.lock().unwrap().retain(|(i, a, b)| {
-            if *i == id {
-                let _ = a.shutdown(Shutdown::Both);
-                let _ = b.shutdown(Shutdown::Both);
-            }
-            *i != id
-        });
+        // This direction is over: what was sent before is delivered, then the peer sees the
+        // end (as TCP delivers a closed socket's last bytes). The other direction ends when
+        // the peer closes in turn.
+        let _ = to.shutdown(Shutdown::Write);
+        s.conns.lock().unwrap().retain(|c| c.id != id);
     });
 }

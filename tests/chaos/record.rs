@@ -1,8 +1,9 @@
 //! What a candidate tells the harness: one JSON object per line on its stdout, each written
 //! with a single write(2), so a SIGKILLed candidate's history is kept up to its last record.
 //!
-//! Times are CLOCK_MONOTONIC nanoseconds: the clock baton's deadlines use, and one that all
-//! processes of a Linux host share, so intervals of different candidates compare directly.
+//! Times are CLOCK_BOOTTIME nanoseconds: the clock baton's deadlines use (it keeps counting
+//! through suspend), and one that all processes of a Linux host share, so intervals of
+//! different candidates compare directly. `el` is the election's index in its process.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,34 +16,52 @@ pub enum Rec {
     /// The election was built.
     Start { id: String, pid: u32 },
     /// First true sample of a grant: the clock read before and after the sample.
-    Grant { tok: u64, t0: u64, t1: u64 },
+    Grant {
+        el: usize,
+        tok: u64,
+        t0: u64,
+        t1: u64,
+    },
     /// A later true sample (clock read before it), flushed about every millisecond, with the
     /// lease deadline the process trusts (`now + leader().lease_remaining`).
-    Tick { tok: u64, t: u64, dl: u64 },
+    Tick {
+        el: usize,
+        tok: u64,
+        t: u64,
+        dl: u64,
+    },
     /// The grant's last true sample (clock before it), then the first false one (clock after).
-    End { tok: u64, t: u64, f: u64 },
+    End { el: usize, tok: u64, t: u64, f: u64 },
     /// The sampler did not run between `from` and `to` (a SIGSTOP or a long descheduling);
     /// `lead`: it led just before; `after`: the first sample taken wholly after the stall.
     Stall {
+        el: usize,
         from: u64,
         to: u64,
         lead: bool,
         after: bool,
     },
     /// A write to the fenced resource decided at `t` (clock read before `token()`).
-    Write { tok: u64, t: u64, ok: bool },
+    Write {
+        el: usize,
+        tok: u64,
+        t: u64,
+        ok: bool,
+    },
+    /// A graceful redeploy: every election was closed and every belief's end recorded.
+    Exit { t: u64 },
     /// Something went wrong in the candidate.
     Error { msg: String },
 }
 
-/// CLOCK_MONOTONIC in nanoseconds.
-pub fn mono_ns() -> u64 {
+/// CLOCK_BOOTTIME in nanoseconds.
+pub fn now_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
@@ -72,4 +91,18 @@ pub fn emit(rec: &Rec) {
 pub fn parse(line: &str) -> Option<Rec> {
     let at = line.find(PREFIX)?;
     serde_json::from_str(&line[at + PREFIX.len()..]).ok()
+}
+
+impl Rec {
+    /// The election a record is about (`None`: the whole process).
+    pub fn election(&self) -> Option<usize> {
+        match self {
+            Rec::Grant { el, .. }
+            | Rec::Tick { el, .. }
+            | Rec::End { el, .. }
+            | Rec::Stall { el, .. }
+            | Rec::Write { el, .. } => Some(*el),
+            Rec::Start { .. } | Rec::Error { .. } | Rec::Exit { .. } => None,
+        }
+    }
 }

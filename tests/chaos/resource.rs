@@ -35,15 +35,14 @@ fn keys(name: &str) -> [String; 5] {
     ["max", "owner", "stats", "epochs", "rejected"].map(|k| format!("fence:{{{name}}}:{k}"))
 }
 
-/// A candidate's connection to the resource.
+/// A candidate's connection to the resource (one for all its elections).
 pub struct Fence {
     conn: redis::Connection,
     script: redis::Script,
-    keys: [String; 5],
 }
 
 impl Fence {
-    pub fn connect(url: &str, name: &str) -> redis::RedisResult<Fence> {
+    pub fn connect(url: &str) -> redis::RedisResult<Fence> {
         let client = redis::Client::open(url)?;
         let conn = client.get_connection_with_timeout(Duration::from_secs(2))?;
         conn.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -51,14 +50,13 @@ impl Fence {
         Ok(Fence {
             conn,
             script: redis::Script::new(SCRIPT),
-            keys: keys(name),
         })
     }
 
-    /// Writes under `token`; true if the resource accepted it.
-    pub fn write(&mut self, token: u64, candidate: &str) -> redis::RedisResult<bool> {
+    /// Writes under `token` for election `name`; true if the resource accepted it.
+    pub fn write(&mut self, name: &str, token: u64, candidate: &str) -> redis::RedisResult<bool> {
         let mut inv = self.script.prepare_invoke();
-        for k in &self.keys {
+        for k in &keys(name) {
             inv.key(k);
         }
         inv.arg(token).arg(candidate);

@@ -79,9 +79,9 @@ impl RedisStore {
         Ok(RedisStore {
             link,
             watchers,
-            acquire: Lua::new(include_str!("acquire.lua")),
+            acquire: Lua::new(crate::mutant::script(include_str!("acquire.lua"))),
             renew: Lua::new(include_str!("renew.lua")),
-            release: Lua::new(include_str!("release.lua")),
+            release: Lua::new(crate::mutant::script(include_str!("release.lua"))),
             read: Lua::new(include_str!("read.lua")),
             resign: Lua::new(include_str!("resign.lua")),
         })
