@@ -42,6 +42,9 @@ pub enum baton_result {
     BATON_RUNTIME_ERROR = 7011,
     /// A bug in baton: it panicked. The panic was contained; the message says where.
     BATON_PANIC = 7012,
+    /// An argument's value is out of range (for example a `struct_size` baton does not know);
+    /// the message names it and the fix.
+    BATON_INVALID_ARGUMENT = 7013,
 }
 
 use baton_result::*;
@@ -62,6 +65,7 @@ impl baton_result {
             7010 => "BATON_ON_RUNTIME_THREAD: blocking call made on baton's runtime thread\0",
             7011 => "BATON_RUNTIME_ERROR: baton's runtime thread could not be started\0",
             7012 => "BATON_PANIC: internal error in baton (a contained panic)\0",
+            7013 => "BATON_INVALID_ARGUMENT: an argument's value was out of range\0",
             _ => "unknown baton_result value\0",
         }
     }
