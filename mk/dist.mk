@@ -26,10 +26,11 @@ wheels: native-all
 	rm -rf $(DIST)/python
 	python3 scripts/build-wheel.py $(DIST)/python $(NATIVE_DIR)
 
+# clean: a jar must carry exactly the libraries staged now, none left from a host build.
 maven-dist: native-all java-deps
 	rm -rf $(DIST)/maven
 	BATON_NATIVE_PREBUILT=$(CURDIR)/$(NATIVE_DIR) $(MVN) $(MVN_FLAGS) -f $(JAVA_DIR)/pom.xml -Pdist \
-	  $(if $(DIST_MAVEN_EXCLUDE),-pl '$(DIST_MAVEN_EXCLUDE)') -DskipTests deploy \
+	  $(if $(DIST_MAVEN_EXCLUDE),-pl '$(DIST_MAVEN_EXCLUDE)') -DskipTests clean deploy \
 	  -DaltDeploymentRepository=baton-dist::file://$(CURDIR)/$(DIST)/maven
 	@echo "Maven repository: $(DIST)/maven (add it as a <repository>, or copy it into ~/.m2/repository)"
 
