@@ -41,6 +41,8 @@ c-deps:
 # Builds target/release/libbaton.so; build.rs regenerates include/baton.h on the way.
 c-lib:
 	$(CARGO) build --release --lib
+	@# Programs linked against the build tree ask for the SONAME, as installed ones do.
+	ln -sfn libbaton.so target/release/libbaton.so.0
 
 # The header in git must be the one the build just generated.
 c-header-fresh: c-lib
