@@ -80,8 +80,7 @@ public final class NativeLoader {
             String override = System.getProperty(PATH_PROPERTY);
             Path library = override != null && !override.isBlank()
                 ? Paths.get(override)
-                : extract(platform(System.getProperty("os.name"), System.getProperty("os.arch"),
-                    libc()), extractDir());
+                : extract(hostPlatform(), extractDir());
             loadFrom(library);
             try {
                 Native.init();
@@ -98,6 +97,13 @@ public final class NativeLoader {
             failure = e;
             throw e;
         }
+    }
+
+    /** The platform directory for this JVM. */
+    static String hostPlatform() {
+        String os = System.getProperty("os.name", "");
+        boolean linux = os.toLowerCase(Locale.ROOT).startsWith("linux");
+        return platform(os, System.getProperty("os.arch"), linux ? libc() : "none");
     }
 
     /**
@@ -121,16 +127,24 @@ public final class NativeLoader {
             + " with -D" + PATH_PROPERTY + "=/path/to/the/library");
     }
 
-    /** The C library this JVM runs on: {@code musl}, {@code gnu} (glibc) or {@code unknown}. */
+    /**
+     * The C library this JVM runs on, {@code musl} or {@code gnu} (glibc): read from the files
+     * the process has mapped; failing that, musl if its loader is installed ({@code /lib/ld-musl-*}).
+     */
     static String libc() {
-        Path maps = Paths.get("/proc/self/maps");
-        if (!Files.isReadable(maps)) {
-            return "unknown";
-        }
-        try (var lines = Files.lines(maps)) {
-            return libcFromMaps(lines.toList());
+        String mapped = "unknown";
+        try (var lines = Files.lines(Paths.get("/proc/self/maps"))) {
+            mapped = libcFromMaps(lines.toList());
         } catch (IOException | java.io.UncheckedIOException e) {
-            return "unknown";
+            // Not Linux, or /proc is hidden: decided below.
+        }
+        if (!"unknown".equals(mapped)) {
+            return mapped;
+        }
+        try (var libs = Files.newDirectoryStream(Paths.get("/lib"), "ld-musl-*")) {
+            return libs.iterator().hasNext() ? "musl" : "gnu";
+        } catch (IOException e) {
+            return "gnu";
         }
     }
 

@@ -14,8 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class NativeLoaderTest {
-    private static final String HOST = NativeLoader.platform(System.getProperty("os.name"),
-        System.getProperty("os.arch"), NativeLoader.libc());
+    private static final String HOST = NativeLoader.hostPlatform();
 
     @Test
     void supportedPlatformsMapToTheirDirectoryByArchAndLibc() {
@@ -53,8 +52,7 @@ class NativeLoaderTest {
 
     @Test
     void theJarListsThePlatformsItCarries() {
-        String host = NativeLoader.platform(System.getProperty("os.name"), System.getProperty("os.arch"),
-            NativeLoader.libc());
+        String host = NativeLoader.hostPlatform();
         assertTrue(NativeLoader.carried().contains(host), NativeLoader.carried());
     }
 
