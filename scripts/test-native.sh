@@ -61,7 +61,7 @@ for platform in "${platforms[@]}"; do
     linux-aarch64-musl)
       check_elf "$lib/libbaton.so" AArch64 musl
       python-zig cc -target aarch64-linux-musl -static "${cflags[@]}" tests/c/test_baton.c -o "$bin" \
-        "$lib/libbaton.a" -lpthread -lm
+        "$lib/libbaton.a" -lunwind -lpthread -lm
       tests/c/with-redis.sh qemu-aarch64-static "$bin" ;;
     *) fail "unknown platform $platform" ;;
   esac
