@@ -4,11 +4,21 @@
 
 use std::path::Path;
 
+/// The C ABI's major version: bumped when a released function or struct changes
+/// incompatibly (appending struct fields does not; see docs/c-abi.md).
+const SOVERSION: u32 = 0;
+
 fn main() {
     // Only these inputs matter; without this list cargo would rerun on every file change.
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src/ffi/c");
+
+    // ELF shared objects carry their ABI version (docs/c-abi.md): C programs link against
+    // libbaton.so.0, which `make install` points at the real file.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libbaton.so.{SOVERSION}");
+    }
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml"))

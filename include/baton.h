@@ -39,6 +39,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+// ABI policy: public structs only ever grow at the end, and start with `struct_size`.
+// Initialises a baton_event for baton_election_poll_event (struct_size set, the rest zero).
+#if defined(__cplusplus)
+#define BATON_EVENT_INIT {static_cast<uint32_t>(sizeof(baton_event))}
+#else
+#define BATON_EVENT_INIT {.struct_size = (uint32_t)sizeof(baton_event)}
+#endif
+// Whether a struct baton filled in (its struct_size) holds `field`: check it before reading a
+// field that was added after the first version, e.g. BATON_HAS_FIELD(baton_leader, l, token).
+#define BATON_HAS_FIELD(type, ptr, field) \
+  ((size_t)(ptr)->struct_size >= offsetof(type, field) + sizeof((ptr)->field))
+
 
 // A timeout meaning "wait until an event arrives or the election is closed".
 #define BATON_WAIT_FOREVER UINT64_MAX
@@ -79,9 +91,9 @@ enum baton_result
   BATON_RUNTIME_ERROR = 7011,
   // A bug in baton: it panicked. The panic was contained; the message says where.
   BATON_PANIC = 7012,
-  // The election was created before this process called fork(): it belongs to the parent.
-  // In the child it never leads; create a new election there.
-  BATON_FORKED = 7013,
+  // An argument's value is out of range (for example a `struct_size` baton does not know);
+  // the message names it and the fix.
+  BATON_INVALID_ARGUMENT = 7013,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -161,7 +173,15 @@ typedef struct baton_config baton_config;
 typedef struct baton_election baton_election;
 
 // A change of an election's leadership, filled in by baton. Plain data: nothing to free.
+//
+// ABI policy (docs/c-abi.md): fields are only ever appended, and `struct_size` says how many
+// bytes are valid. Before `baton_election_poll_event`, set `struct_size` to
+// `sizeof(baton_event)` (`baton_event ev = BATON_EVENT_INIT;`); baton writes no more than
+// that and sets it to the size it wrote. Events handed to a callback carry baton's size:
+// check it before reading a field added after the one you know (`BATON_HAS_FIELD(baton_event, ev, field)`).
 typedef struct baton_event {
+  // The number of valid bytes of this struct, this field included.
+  uint32_t struct_size;
   // What happened.
   baton_event_kind kind;
   // Why leadership ended, for `BATON_EVENT_REVOKED`; `BATON_REVOKE_NONE` otherwise.
@@ -182,7 +202,13 @@ typedef void (*baton_event_callback)(const struct baton_event *event, void *user
 
 // Who leads an election, as last seen in the store. Owned by the caller: read its fields,
 // then release it with `baton_leader_free`. Do not modify it.
+//
+// ABI policy (docs/c-abi.md): fields are only ever appended; `struct_size` is the size baton
+// allocated. Before reading a field added after the first version, check that it is there:
+// `BATON_HAS_FIELD(baton_leader, leader, field)`.
 typedef struct baton_leader {
+  // The number of valid bytes of this struct, this field included.
+  uint32_t struct_size;
   // The leader's candidate id (`host:pid:nonce`, unique per process incarnation and
   // handle); NUL-terminated UTF-8, owned by this struct.
   const char *candidate_id;
@@ -324,7 +350,8 @@ size_t baton_last_error(char *buf, size_t len);
 const char *baton_revoke_reason_text(uint32_t reason);
 
 // Waits up to `timeout_ms` milliseconds (0: do not wait; `BATON_WAIT_FOREVER`: no limit) for
-// the election's next event and writes it to `*out`. Returns `BATON_TIMEOUT` when none
+// the election's next event and writes it to `*out`, whose `struct_size` must be set
+// (`BATON_EVENT_INIT`; else `BATON_INVALID_ARGUMENT`). Returns `BATON_TIMEOUT` when none
 // arrived, `BATON_CLOSED` once the election was closed by `baton_shutdown` and every event
 // was delivered; `*out` is written only on `BATON_OK`.
 //

@@ -8,15 +8,41 @@ C_LINK := -Ltarget/release -lbaton -Wl,-rpath,$(CURDIR)/target/release -lpthread
 VALGRIND := valgrind --quiet --error-exitcode=1 --leak-check=full \
   --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
 
-.PHONY: c-deps c-lib c-header-fresh test-c test-python test-go
+.PHONY: c-deps c-lib c-header-fresh test-c test-c-install test-python test-go install
+
+# `make install PREFIX=/usr/local` (DESTDIR honoured): the header, libbaton.so.$(C_SOVERSION)
+# with its SONAME and symlinks, libbaton.a and baton.pc, from this host's release build.
+PREFIX ?= /usr/local
+C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+C_SOVERSION := $(shell sed -n 's/^const SOVERSION: u32 = \([0-9]*\);/\1/p' build.rs)
+# What Rust's std needs when a program links libbaton.a (rustc --print native-static-libs).
+C_STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+C_PREFIX := $(CURDIR)/$(C_OUT)/prefix
+
+install: c-lib
+	@test -n "$(C_SOVERSION)" || { echo "install: no SOVERSION in build.rs" >&2; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0644 include/baton.h $(DESTDIR)$(PREFIX)/include/baton.h
+	install -m 0755 target/release/libbaton.so $(DESTDIR)$(PREFIX)/lib/libbaton.so.$(C_VERSION)
+	install -m 0644 target/release/libbaton.a $(DESTDIR)$(PREFIX)/lib/libbaton.a
+	@# Debug info is for profiling baton itself (40 MB); installed copies carry the code only.
+	strip --strip-debug $(DESTDIR)$(PREFIX)/lib/libbaton.so.$(C_VERSION) $(DESTDIR)$(PREFIX)/lib/libbaton.a
+	ln -sfn libbaton.so.$(C_VERSION) $(DESTDIR)$(PREFIX)/lib/libbaton.so.$(C_SOVERSION)
+	ln -sfn libbaton.so.$(C_SOVERSION) $(DESTDIR)$(PREFIX)/lib/libbaton.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' -e 's|@STATIC_LIBS@|$(C_STATIC_LIBS)|' \
+	  packaging/baton.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/baton.pc
+	@echo "installed baton $(C_VERSION) into $(DESTDIR)$(PREFIX); on a non-standard prefix set PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig"
+
 
 # Tools beyond scripts/deps.sh's (command:package pairs), installed when missing.
 c-deps:
-	@BATON_EXTRA_DEPS="cc:gcc valgrind:valgrind python3:python3 $(BATON_EXTRA_DEPS)" scripts/deps.sh
+	@BATON_EXTRA_DEPS="cc:gcc valgrind:valgrind python3:python3 pkg-config:pkg-config readelf:binutils $(BATON_EXTRA_DEPS)" scripts/deps.sh
 
 # Builds target/release/libbaton.so; build.rs regenerates include/baton.h on the way.
 c-lib:
 	$(CARGO) build --release --lib
+	@# Programs linked against the build tree ask for the SONAME, as installed ones do.
+	ln -sfn libbaton.so target/release/libbaton.so.0
 
 # The header in git must be the one the build just generated.
 c-header-fresh: c-lib
@@ -31,29 +57,54 @@ test-c: c-deps c-lib c-header-fresh
 	cc $(C_FLAGS) -pedantic -fsyntax-only -x c -std=c99 include/baton.h
 	c++ -Wall -Wextra -Werror -Iinclude -fsyntax-only -x c++ include/baton.h
 	cc $(C_FLAGS) tests/c/test_baton.c -o $(C_OUT)/test_baton $(C_LINK)
-	$(call doc_example,c) > $(C_OUT)/example.c
-	cc $(C_FLAGS) $(C_OUT)/example.c -o $(C_OUT)/example $(C_LINK)
 	tests/c/with-redis.sh $(VALGRIND) $(C_OUT)/test_baton
-	tests/c/with-redis.sh sh -c '$(C_OUT)/example "$$BATON_TEST_REDIS_URL" 2'
+	$(MAKE) --no-print-directory test-c-install
+
+# The docs' example built as a user would: from `make install`'s output, through pkg-config,
+# linked to libbaton.so.N (found by its SONAME, no rpath) and, separately, to libbaton.a.
+test-c-install:
+	rm -rf $(C_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(C_PREFIX) >/dev/null
+	test "$$(readelf -d $(C_PREFIX)/lib/libbaton.so | sed -n 's/.*soname: \[\(.*\)\]/\1/p')" = libbaton.so.$(C_SOVERSION)
+	test "$$(readlink $(C_PREFIX)/lib/libbaton.so)" = libbaton.so.$(C_SOVERSION)
+	$(call doc_example,c) > $(C_OUT)/example.c
+	export PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig && \
+	  cc $(C_FLAGS) $(C_OUT)/example.c -o $(C_OUT)/example $$(pkg-config --cflags --libs baton) && \
+	  cc $(C_FLAGS) $(C_OUT)/example.c -o $(C_OUT)/example-static $$(pkg-config --cflags baton) \
+	    $(C_PREFIX)/lib/libbaton.a $$(pkg-config --static --libs-only-l baton | sed 's/-lbaton//')
+	readelf -d $(C_OUT)/example | grep -q 'NEEDED.*libbaton.so.$(C_SOVERSION)'
+	! readelf -d $(C_OUT)/example | grep -qiE 'rpath|runpath'
+	! readelf -d $(C_OUT)/example-static | grep -q 'libbaton'
+	tests/c/with-redis.sh sh -c 'LD_LIBRARY_PATH=$(C_PREFIX)/lib $(C_OUT)/example "$$BATON_TEST_REDIS_URL" 2'
+	tests/c/with-redis.sh sh -c '$(C_OUT)/example-static "$$BATON_TEST_REDIS_URL" 2'
 
 # Each example in docs/c-abi.md is extracted, built and run for two rounds of leadership.
 doc_example = awk '/^```$(1)$$/{on=1; next} /^```/{on=0} on' docs/c-abi.md
 
-test-python: c-deps c-lib
-	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
-	PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider tests/python
-	@mkdir -p $(C_OUT)
+# The wheel `make wheels` built for this host, installed into a fresh venv with pytest; the
+# tests import the installed package (and check that they do), then the docs' example runs.
+PY_VENV := $(C_OUT)/python-venv
+test-python: c-deps wheels
+	rm -rf $(PY_VENV) && python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check \
+	  $(DIST)/python/*-manylinux_2_17_$(shell uname -m).*.whl pytest
+	cd bindings/python/tests && PYTHONDONTWRITEBYTECODE=1 \
+	  $(CURDIR)/$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider .
 	$(call doc_example,python) > $(C_OUT)/example.py
-	tests/c/with-redis.sh sh -c 'PYTHONPATH=tests/python python3 $(C_OUT)/example.py "$$BATON_TEST_REDIS_URL" 2'
+	tests/c/with-redis.sh sh -c '$(PY_VENV)/bin/python $(C_OUT)/example.py "$$BATON_TEST_REDIS_URL" 2'
 
+# The module in go/, linked through pkg-config against `make install`'s output; then a fresh
+# module gets it with `go get baton.dev/go` from the module proxy directory `make go-dist`
+# wrote (no replace directive, no rpath), and the docs' example runs.
 GO_EXAMPLE := $(C_OUT)/go-example
-test-go: c-deps c-lib
+GO_ENV := PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig LD_LIBRARY_PATH=$(C_PREFIX)/lib
+test-go: c-deps test-c-install go-dist
 	@command -v go >/dev/null 2>&1 || BATON_EXTRA_DEPS="go:golang-go" scripts/deps.sh
-	cd tests/go && go vet ./... && go test -count=1 ./...
-	@mkdir -p $(GO_EXAMPLE)
+	cd go && $(GO_ENV) go vet ./... && $(GO_ENV) go test -count=1 ./...
+	rm -rf $(GO_EXAMPLE) && mkdir -p $(GO_EXAMPLE)
 	$(call doc_example,go) > $(GO_EXAMPLE)/main.go
-	printf 'module example.com/leader\n\ngo 1.22\n\nrequire example.com/baton v0.0.0\n\nreplace example.com/baton => $(CURDIR)/tests/go\n' > $(GO_EXAMPLE)/go.mod
-	cd $(GO_EXAMPLE) && go build -o leader .
-	tests/c/with-redis.sh sh -c '$(GO_EXAMPLE)/leader "$$BATON_TEST_REDIS_URL" 2'
+	printf 'module example.com/leader\n\ngo 1.22\n' > $(GO_EXAMPLE)/go.mod
+	cd $(GO_EXAMPLE) && export $(GO_ENV) GOPROXY=file://$(CURDIR)/$(DIST)/goproxy GOSUMDB=off \
+	  GOFLAGS=-mod=mod && go get baton.dev/go@$(GO_VERSION) && go build -o leader .
+	tests/c/with-redis.sh sh -c '$(GO_ENV) $(GO_EXAMPLE)/leader "$$BATON_TEST_REDIS_URL" 2'
 
 TEST_TARGETS += test-c test-python test-go

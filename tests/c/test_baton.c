@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -159,7 +160,7 @@ static void test_nulls(void) {
     CHECK(leader == (baton_leader *)0x1);
 
     uint64_t token = 42;
-    baton_event ev = {.kind = 0};
+    baton_event ev = BATON_EVENT_INIT;
     CHECK(!baton_election_is_leader(NULL));
     CHECK(strstr(last_error(), "baton_election_is_leader: e is NULL") != NULL);
     EXPECT(baton_election_token(NULL, &token), BATON_NULL_ARGUMENT, "e is NULL");
@@ -338,7 +339,7 @@ static void test_handles(void) {
     baton_config_free(cfg);
     baton_election_free(e);
     uint64_t token = 7;
-    baton_event ev = {.kind = 0};
+    baton_event ev = BATON_EVENT_INIT;
     baton_leader *leader = NULL;
     CHECK(!baton_election_is_leader(e));
     EXPECT(baton_election_token(e, &token), BATON_INVALID_HANDLE, "e is not a live baton_election");
@@ -376,7 +377,7 @@ static void test_happy_path(void) {
     EXPECT(baton_election_wait_for_leadership(b, 0, &t), BATON_TIMEOUT, "no event");
 
     /* b learns who leads. */
-    baton_event ev;
+    baton_event ev = BATON_EVENT_INIT;
     for (;;) {
         if (!await_event(b, BATON_EVENT_LEADER_CHANGED, &ev)) break;
         if (ev.has_leader) {
@@ -448,12 +449,12 @@ struct collector {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     baton_election *self;     /* freed from inside the callback when set */
-    int granted, revoked, calls, off_thread;
+    int granted, revoked, calls, off_thread, bad_size;
     baton_revoke_reason reason;
     char thread_name[16];
 };
 
-#define COLLECTOR {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, ""}
+#define COLLECTOR {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, 0, ""}
 
 static pthread_t main_thread;
 
@@ -461,6 +462,7 @@ static void on_event(const baton_event *event, void *userdata) {
     struct collector *c = userdata;
     pthread_mutex_lock(&c->mu);
     c->calls++;
+    c->bad_size += event->struct_size != sizeof(baton_event);
     c->off_thread = !pthread_equal(pthread_self(), main_thread);
     pthread_getname_np(pthread_self(), c->thread_name, sizeof c->thread_name);
     if (event->kind == BATON_EVENT_GRANTED) c->granted++;
@@ -499,6 +501,7 @@ static void test_callbacks(void) {
     pthread_mutex_lock(&c.mu);
     CHECK(c.off_thread);
     CHECK(strcmp(c.thread_name, "baton-callback") == 0);
+    CHECK(c.bad_size == 0);
     pthread_mutex_unlock(&c.mu);
     /* free returns only after the callback saw the last event: `c` may go out of scope. */
     baton_election_free(e);
@@ -542,7 +545,7 @@ static void *hammer(void *arg) {
     for (int i = 0; i < ROUNDS; i++) {
         baton_election *e = shared_election;
         uint64_t token;
-        baton_event ev;
+        baton_event ev = BATON_EVENT_INIT;
         baton_leader *leader = NULL;
         char id[128];
         (void)baton_election_is_leader(e);
@@ -589,13 +592,63 @@ static void test_threads(void) {
     baton_election *es[4];
     for (int i = 0; i < 4; i++) pthread_create(&builders[i], NULL, build, &es[i]);
     for (int i = 0; i < 4; i++) pthread_join(builders[i], NULL);
-    baton_event ev;
+    baton_event ev = BATON_EVENT_INIT;
     while (await_event(es[0], BATON_EVENT_LEADER_CHANGED, &ev) && !ev.has_leader) {
     }
     int leaders = 0;
     for (int i = 0; i < 4; i++) leaders += baton_election_is_leader(es[i]);
     CHECK(leaders <= 1);
     for (int i = 0; i < 4; i++) baton_election_free(es[i]);
+}
+
+/* ---- ABI policy: public structs only grow at the end and carry their size ---------------- */
+
+/* The first version's layout is frozen: these offsets may never change (docs/c-abi.md). */
+_Static_assert(offsetof(baton_event, struct_size) == 0, "struct_size comes first");
+_Static_assert(offsetof(baton_event, kind) == 4, "baton_event v1 layout");
+_Static_assert(offsetof(baton_event, reason) == 8, "baton_event v1 layout");
+_Static_assert(offsetof(baton_event, token) == 16, "baton_event v1 layout");
+_Static_assert(offsetof(baton_event, leader_pid) == 24, "baton_event v1 layout");
+_Static_assert(offsetof(baton_event, has_leader) == 28, "baton_event v1 layout");
+_Static_assert(offsetof(baton_leader, struct_size) == 0, "struct_size comes first");
+_Static_assert(offsetof(baton_leader, candidate_id) == sizeof(void *), "baton_leader v1 layout");
+_Static_assert(offsetof(baton_leader, host) == 2 * sizeof(void *), "baton_leader v1 layout");
+_Static_assert(offsetof(baton_leader, pid) == 3 * sizeof(void *), "baton_leader v1 layout");
+
+static void test_abi(void) {
+    baton_election *e = election("abi");
+    uint64_t token;
+    OK(baton_election_wait_for_leadership(e, WAIT_MS, &token));
+
+    /* A caller that did not set struct_size is refused before any event is taken. */
+    baton_event unset = {.kind = 0};
+    EXPECT(baton_election_poll_event(e, 0, &unset), BATON_INVALID_ARGUMENT,
+           "out->struct_size is 0; set it to sizeof(baton_event)");
+    CHECK(unset.kind == 0);
+
+    /* A newer caller's larger struct: baton writes its own size and leaves the rest alone. */
+    struct {
+        baton_event ev;
+        uint64_t added_later;
+    } newer = {.ev = BATON_EVENT_INIT, .added_later = 0xfeedface};
+    newer.ev.struct_size = sizeof newer;
+    OK(baton_election_poll_event(e, WAIT_MS, &newer.ev));
+    CHECK(newer.ev.kind == BATON_EVENT_GRANTED && newer.ev.token == token);
+    CHECK(newer.ev.struct_size == sizeof(baton_event));
+    CHECK(newer.added_later == 0xfeedface);
+    CHECK(BATON_HAS_FIELD(baton_event, &newer.ev, has_leader));
+
+    baton_leader *leader = NULL;
+    OK(baton_election_leader(e, &leader));
+    CHECK(leader != NULL);
+    if (leader) {
+        CHECK(leader->struct_size == sizeof(baton_leader));
+        CHECK(BATON_HAS_FIELD(baton_leader, leader, lease_remaining_ms));
+        CHECK(leader->token == token);
+        baton_leader_free(leader);
+    }
+    CHECK(strstr(baton_result_text(BATON_INVALID_ARGUMENT), "BATON_INVALID_ARGUMENT") != NULL);
+    baton_election_free(e);
 }
 
 /* ---- shutdown ------------------------------------------------------------------------- */
@@ -605,7 +658,7 @@ static void test_shutdown(void) {
     uint64_t token;
     OK(baton_election_wait_for_leadership(e, WAIT_MS, &token));
     /* Subscribe (the first poll does) before shutting down, to see the revocation. */
-    baton_event ev;
+    baton_event ev = BATON_EVENT_INIT;
     OK(baton_election_poll_event(e, 0, &ev));
     CHECK(ev.kind == BATON_EVENT_GRANTED && ev.token == token);
     baton_shutdown();
@@ -641,7 +694,7 @@ int main(void) {
         {"utf8", test_utf8},               {"config_rules", test_config_rules},
         {"handles", test_handles},         {"happy_path", test_happy_path},
         {"callbacks", test_callbacks},     {"threads", test_threads},
-        {"shutdown", test_shutdown},
+        {"abi", test_abi},                 {"shutdown", test_shutdown},
     };
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
         int before = failures;

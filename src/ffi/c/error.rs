@@ -42,9 +42,12 @@ pub enum baton_result {
     BATON_RUNTIME_ERROR = 7011,
     /// A bug in baton: it panicked. The panic was contained; the message says where.
     BATON_PANIC = 7012,
+    /// An argument's value is out of range (for example a `struct_size` baton does not know);
+    /// the message names it and the fix.
+    BATON_INVALID_ARGUMENT = 7013,
     /// The election was created before this process called fork(): it belongs to the parent.
     /// In the child it never leads; create a new election there.
-    BATON_FORKED = 7013,
+    BATON_FORKED = 7014,
 }
 
 use baton_result::*;
@@ -65,7 +68,8 @@ impl baton_result {
             7010 => "BATON_ON_RUNTIME_THREAD: blocking call made on baton's runtime thread\0",
             7011 => "BATON_RUNTIME_ERROR: baton's runtime thread could not be started\0",
             7012 => "BATON_PANIC: internal error in baton (a contained panic)\0",
-            7013 => "BATON_FORKED: the election was created before fork() and belongs to the parent\0",
+            7013 => "BATON_INVALID_ARGUMENT: an argument's value was out of range\0",
+            7014 => "BATON_FORKED: the election was created before fork() and belongs to the parent\0",
             _ => "unknown baton_result value\0",
         }
     }

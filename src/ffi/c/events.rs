@@ -50,9 +50,17 @@ pub enum baton_revoke_reason {
 }
 
 /// A change of an election's leadership, filled in by baton. Plain data: nothing to free.
+///
+/// ABI policy (docs/c-abi.md): fields are only ever appended, and `struct_size` says how many
+/// bytes are valid. Before `baton_election_poll_event`, set `struct_size` to
+/// `sizeof(baton_event)` (`baton_event ev = BATON_EVENT_INIT;`); baton writes no more than
+/// that and sets it to the size it wrote. Events handed to a callback carry baton's size:
+/// check it before reading a field added after the one you know (`BATON_HAS_FIELD(baton_event, ev, field)`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct baton_event {
+    /// The number of valid bytes of this struct, this field included.
+    pub struct_size: u32,
     /// What happened.
     pub kind: baton_event_kind,
     /// Why leadership ended, for `BATON_EVENT_REVOKED`; `BATON_REVOKE_NONE` otherwise.
@@ -71,6 +79,7 @@ impl From<Event> for baton_event {
         use baton_event_kind::*;
         use baton_revoke_reason::*;
         let plain = |kind, token| baton_event {
+            struct_size: EVENT_SIZE,
             kind,
             reason: BATON_REVOKE_NONE,
             token,
@@ -99,6 +108,29 @@ impl From<Event> for baton_event {
             },
         }
     }
+}
+
+/// `sizeof(baton_event)` in this version of baton.
+const EVENT_SIZE: u32 = std::mem::size_of::<baton_event>() as u32;
+
+/// Checks that the caller's `out` has room for this version's event: its `struct_size` was
+/// set to `sizeof(baton_event)` of a header at least as new as the first one.
+fn check_room(out: *const baton_event) -> Result<(), Failure> {
+    // SAFETY: `out` was checked non-NULL; the caller promises a baton_event whose first
+    // field, `struct_size`, it set.
+    let room = unsafe { out.cast::<u32>().read_unaligned() };
+    // Every baton_event so far has the first version's layout, so nothing smaller is valid.
+    // A larger (newer) caller struct keeps its extra bytes; `struct_size` says what is valid.
+    if room < EVENT_SIZE {
+        return Err(Failure::new(
+            baton_result::BATON_INVALID_ARGUMENT,
+            format!(
+                "out->struct_size is {room}; set it to sizeof(baton_event) before the call \
+                 (baton_event ev = BATON_EVENT_INIT;)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A stable lower-case name for a `baton_revoke_reason` value (`"lease_lost"`, ...), the same
@@ -152,7 +184,8 @@ fn next(events: &Events, timeout_ms: u64) -> Result<baton_event, Failure> {
 }
 
 /// Waits up to `timeout_ms` milliseconds (0: do not wait; `BATON_WAIT_FOREVER`: no limit) for
-/// the election's next event and writes it to `*out`. Returns `BATON_TIMEOUT` when none
+/// the election's next event and writes it to `*out`, whose `struct_size` must be set
+/// (`BATON_EVENT_INIT`; else `BATON_INVALID_ARGUMENT`). Returns `BATON_TIMEOUT` when none
 /// arrived, `BATON_CLOSED` once the election was closed by `baton_shutdown` and every event
 /// was delivered; `*out` is written only on `BATON_OK`.
 ///
@@ -169,6 +202,8 @@ pub extern "C" fn baton_election_poll_event(
     boundary("baton_election_poll_event", || {
         let state = ELECTIONS.get("e", e)?;
         args::out("out", out, "the address of a baton_event to fill")?;
+        // Checked before waiting, so that a bad struct loses no event.
+        check_room(out)?;
         let event = next(state.poll_events("e")?, timeout_ms)?;
         args::write_out(out, event);
         Ok(())

@@ -14,8 +14,14 @@ use crate::LeaderInfo;
 
 /// Who leads an election, as last seen in the store. Owned by the caller: read its fields,
 /// then release it with `baton_leader_free`. Do not modify it.
+///
+/// ABI policy (docs/c-abi.md): fields are only ever appended; `struct_size` is the size baton
+/// allocated. Before reading a field added after the first version, check that it is there:
+/// `BATON_HAS_FIELD(baton_leader, leader, field)`.
 #[repr(C)]
 pub struct baton_leader {
+    /// The number of valid bytes of this struct, this field included.
+    pub struct_size: u32,
     /// The leader's candidate id (`host:pid:nonce`, unique per process incarnation and
     /// handle); NUL-terminated UTF-8, owned by this struct.
     pub candidate_id: *const c_char,
@@ -54,6 +60,7 @@ fn to_c(info: Option<LeaderInfo>) -> *mut baton_leader {
     };
     let since = info.since.duration_since(UNIX_EPOCH).unwrap_or_default();
     let leader = Box::into_raw(Box::new(baton_leader {
+        struct_size: std::mem::size_of::<baton_leader>() as u32,
         candidate_id: owned(&info.candidate_id),
         host: owned(&info.host),
         pid: info.pid,

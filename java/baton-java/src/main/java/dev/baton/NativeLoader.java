@@ -3,6 +3,7 @@ package dev.baton;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -17,13 +18,19 @@ import java.nio.file.attribute.UserPrincipal;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
 /**
  * Loads baton's native library, once per JVM.
  *
- * <p>By default the library is extracted from this jar ({@code native/<platform>/libbaton.so})
+ * <p>The jar carries one library per Linux platform, {@code native/<os>-<arch>-<libc>/libbaton.so}
+ * ({@code linux-x86_64-gnu}, {@code linux-aarch64-gnu}, {@code linux-x86_64-musl},
+ * {@code linux-aarch64-musl}; listed in {@code native/platforms.txt}); the JVM's architecture and
+ * C library (musl when the JVM has {@code ld-musl} mapped, as on Alpine) pick one.
+ *
+ * <p>By default the library is extracted from this jar
  * into a private directory ({@code <java.io.tmpdir>/baton-<user>}, mode 0700) under a file name
  * carrying a hash of its content (mode 0600), so concurrent JVMs and different baton versions
  * never overwrite each other's library, and another user cannot plant one. Two system properties
@@ -73,8 +80,7 @@ public final class NativeLoader {
             String override = System.getProperty(PATH_PROPERTY);
             Path library = override != null && !override.isBlank()
                 ? Paths.get(override)
-                : extract(platform(System.getProperty("os.name"), System.getProperty("os.arch")),
-                    extractDir());
+                : extract(hostPlatform(), extractDir());
             loadFrom(library);
             try {
                 Native.init();
@@ -93,20 +99,80 @@ public final class NativeLoader {
         }
     }
 
-    /** The platform directory for an OS and architecture, as named by the JVM. */
-    static String platform(String os, String arch) {
+    /** The platform directory for this JVM. */
+    static String hostPlatform() {
+        String os = System.getProperty("os.name", "");
+        boolean linux = os.toLowerCase(Locale.ROOT).startsWith("linux");
+        return platform(os, System.getProperty("os.arch"), linux ? libc() : "none");
+    }
+
+    /**
+     * The platform directory for an OS and architecture, as named by the JVM, and a C library
+     * ({@link #libc()}).
+     */
+    static String platform(String os, String arch, String libc) {
         String o = os == null ? "" : os.toLowerCase(Locale.ROOT);
         String a = arch == null ? "" : arch.toLowerCase(Locale.ROOT);
-        if (o.startsWith("linux") && (a.equals("amd64") || a.equals("x86_64"))) {
-            return "linux-x86_64";
+        String cpu = switch (a) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "aarch64", "arm64" -> "aarch64";
+            default -> null;
+        };
+        if (o.startsWith("linux") && cpu != null && ("gnu".equals(libc) || "musl".equals(libc))) {
+            return "linux-" + cpu + "-" + libc;
         }
-        if (o.startsWith("linux") && (a.equals("aarch64") || a.equals("arm64"))) {
-            return "linux-aarch64";
+        throw new NativeLibraryException("baton has no native library for " + os + " " + arch
+            + " (C library: " + libc + "); this jar carries: " + carried() + ". Build libbaton for"
+            + " this platform from source (docs/building.md in baton's repository) and start the JVM"
+            + " with -D" + PATH_PROPERTY + "=/path/to/the/library");
+    }
+
+    /**
+     * The C library this JVM runs on, {@code musl} or {@code gnu} (glibc): read from the files
+     * the process has mapped; failing that, musl if its loader is installed ({@code /lib/ld-musl-*}).
+     */
+    static String libc() {
+        String mapped = "unknown";
+        try (var lines = Files.lines(Paths.get("/proc/self/maps"))) {
+            mapped = libcFromMaps(lines.toList());
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // Not Linux, or /proc is hidden: decided below.
         }
-        throw new NativeLibraryException("baton has no native library for " + os + " on " + arch
-            + "; this jar supports linux-x86_64. Build libbaton for this platform from source"
-            + " (cargo build --release in baton's repository) and start the JVM with -D"
-            + PATH_PROPERTY + "=/path/to/the/library");
+        if (!"unknown".equals(mapped)) {
+            return mapped;
+        }
+        try (var libs = Files.newDirectoryStream(Paths.get("/lib"), "ld-musl-*")) {
+            return libs.iterator().hasNext() ? "musl" : "gnu";
+        } catch (IOException e) {
+            return "gnu";
+        }
+    }
+
+    /** The C library named by the mapped files of a process ({@code /proc/self/maps} lines). */
+    static String libcFromMaps(List<String> maps) {
+        boolean glibc = false;
+        for (String line : maps) {
+            // musl's dynamic linker is also its libc: ld-musl-<arch>.so.1 (libc.musl-*.so.1).
+            if (line.contains("/ld-musl-") || line.contains("/libc.musl-")) {
+                return "musl";
+            }
+            glibc |= line.contains("/libc.so.6") || line.contains("/ld-linux-");
+        }
+        return glibc ? "gnu" : "unknown";
+    }
+
+    /** The platforms this jar carries a library for, as listed in {@code native/platforms.txt}. */
+    static String carried() {
+        try (InputStream in = NativeLoader.class.getResourceAsStream("/native/platforms.txt")) {
+            if (in == null) {
+                return "none (native/platforms.txt is missing)";
+            }
+            String list = String.join(", ", new String(in.readAllBytes(), StandardCharsets.UTF_8)
+                .lines().map(String::strip).filter(l -> !l.isEmpty()).sorted().toList());
+            return list.isEmpty() ? "none" : list;
+        } catch (IOException e) {
+            return "unknown (" + e + ")";
+        }
     }
 
     private static Path extractDir() {
@@ -127,10 +193,11 @@ public final class NativeLoader {
         byte[] bytes;
         try (InputStream in = NativeLoader.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new NativeLibraryException("this baton jar does not contain " + resource
-                    + "; it was built without the native library for " + platform + ". Use a jar"
-                    + " built on " + platform + ", or build libbaton (cargo build --release) and"
-                    + " start the JVM with -D" + PATH_PROPERTY + "=/path/to/libbaton.so");
+                throw new NativeLibraryException("this baton jar has no native library for "
+                    + platform + " (" + resource + "); this jar carries: " + carried() + ". Use"
+                    + " the jar built by `make dist`, which carries every Linux platform, or build"
+                    + " libbaton from source (docs/building.md) and start the JVM with -D"
+                    + PATH_PROPERTY + "=/path/to/libbaton.so");
             }
             bytes = in.readAllBytes();
         } catch (IOException e) {

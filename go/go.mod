@@ -1,0 +1,3 @@
+module baton.dev/go
+
+go 1.22

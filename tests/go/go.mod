@@ -1,3 +1,0 @@
-module example.com/baton
-
-go 1.22
