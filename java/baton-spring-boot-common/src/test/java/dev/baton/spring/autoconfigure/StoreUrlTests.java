@@ -5,13 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.autoconfigure.data.redis.RedisConnectionDetails;
-import org.springframework.boot.autoconfigure.data.redis.RedisProperties;
 
 class StoreUrlTests {
     @Test
     void hostPortCredentialsTlsAndDatabase() {
-        RedisProperties p = new RedisProperties();
+        RedisSettings p = new RedisSettings();
         p.setHost("redis.internal");
         p.setPort(6380);
         p.setUsername("app");
@@ -26,7 +24,7 @@ class StoreUrlTests {
 
     @Test
     void urlIsUsedAsIsAndSslUpgradesIt() {
-        RedisProperties p = new RedisProperties();
+        RedisSettings p = new RedisSettings();
         p.setUrl("redis://:secret@cache:6379/1");
         assertThat(StoreUrl.of(p).url()).isEqualTo("redis://:secret@cache:6379/1");
         p.getSsl().setEnabled(true);
@@ -36,8 +34,8 @@ class StoreUrlTests {
 
     @Test
     void clusterNodesBecomeSeeds() {
-        RedisProperties p = new RedisProperties();
-        p.setCluster(new RedisProperties.Cluster());
+        RedisSettings p = new RedisSettings();
+        p.setCluster(new RedisSettings.Cluster());
         p.getCluster().setNodes(List.of("10.0.0.1:7000", "10.0.0.2:7001", "::1:7002"));
         p.setPassword("pw");
         assertThat(StoreUrl.of(p).url())
@@ -47,8 +45,8 @@ class StoreUrlTests {
 
     @Test
     void sentinelBecomesASentinelUrlWithTheMastersCredentialsAsTheyAre() {
-        RedisProperties p = new RedisProperties();
-        p.setSentinel(new RedisProperties.Sentinel());
+        RedisSettings p = new RedisSettings();
+        p.setSentinel(new RedisSettings.Sentinel());
         p.getSentinel().setMaster("mymaster");
         p.getSentinel().setNodes(List.of("s1:26379", "s2:26380"));
         p.setPassword("p@ss:w/rd");
@@ -61,8 +59,8 @@ class StoreUrlTests {
 
     @Test
     void sentinelOverTlsOrWithSentinelPasswordsIsRejectedNamingThePropertyAndTheFix() {
-        RedisProperties p = new RedisProperties();
-        p.setSentinel(new RedisProperties.Sentinel());
+        RedisSettings p = new RedisSettings();
+        p.setSentinel(new RedisSettings.Sentinel());
         p.getSentinel().setMaster("mymaster");
         p.getSentinel().setNodes(List.of("s1:26379"));
         p.getSentinel().setPassword("sentinel-secret");
@@ -76,76 +74,5 @@ class StoreUrlTests {
         p.getSsl().setEnabled(false);
         p.getSentinel().setMaster(null);
         assertThatThrownBy(() -> StoreUrl.of(p)).hasMessageContaining("without a master name");
-    }
-
-    @Test
-    void connectionDetailsOfAServiceConnection() {
-        RedisConnectionDetails standalone = new RedisConnectionDetails() {
-            @Override
-            public String getPassword() {
-                return "pw";
-            }
-
-            @Override
-            public Standalone getStandalone() {
-                return Standalone.of("container", 32768, 3);
-            }
-        };
-        assertThat(StoreUrl.of(standalone, null).url()).isEqualTo("redis://:pw@container:32768/3");
-
-        RedisConnectionDetails cluster = new RedisConnectionDetails() {
-            @Override
-            public Cluster getCluster() {
-                return () -> List.of(new Node("n1", 7000), new Node("n2", 7001));
-            }
-        };
-        assertThat(StoreUrl.of(cluster, null).url()).isEqualTo("redis://n1:7000,redis://n2:7001");
-
-        RedisConnectionDetails sentinel = new RedisConnectionDetails() {
-            @Override
-            public String getUsername() {
-                return "app";
-            }
-
-            @Override
-            public String getPassword() {
-                return "pw";
-            }
-
-            @Override
-            public Sentinel getSentinel() {
-                return new Sentinel() {
-                    @Override
-                    public int getDatabase() {
-                        return 0;
-                    }
-
-                    @Override
-                    public String getMaster() {
-                        return "mymaster";
-                    }
-
-                    @Override
-                    public List<Node> getNodes() {
-                        return List.of(new Node("s1", 26379));
-                    }
-
-                    @Override
-                    public String getUsername() {
-                        return null;
-                    }
-
-                    @Override
-                    public String getPassword() {
-                        return null;
-                    }
-                };
-            }
-        };
-        assertThat(StoreUrl.of(sentinel, null).url()).isEqualTo("redis+sentinel://app:pw@s1:26379/mymaster");
-
-        RedisProperties tlsUrl = new RedisProperties();
-        tlsUrl.setUrl("rediss://container:32768/3");
-        assertThat(StoreUrl.of(standalone, tlsUrl).url()).startsWith("rediss://");
     }
 }

@@ -3,6 +3,7 @@ package dev.baton.spring;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /** What the instances of a test fleet did, in order; tests wait on it instead of sleeping. */
@@ -15,9 +16,21 @@ final class Journal {
     }
 
     private final List<Entry> entries = new ArrayList<>();
+    private final Consumer<Entry> echo;
+
+    Journal() {
+        this(e -> {});
+    }
+
+    /** A journal that also hands each entry to {@code echo} (a fleet process prints them). */
+    Journal(Consumer<Entry> echo) {
+        this.echo = echo;
+    }
 
     synchronized void add(String instance, String what, long token, String detail) {
-        entries.add(new Entry(instance, what, token, detail, System.nanoTime()));
+        Entry e = new Entry(instance, what, token, detail, System.nanoTime());
+        entries.add(e);
+        echo.accept(e);
         notifyAll();
     }
 

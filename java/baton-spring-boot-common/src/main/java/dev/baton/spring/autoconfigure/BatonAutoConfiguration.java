@@ -11,7 +11,6 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.autoconfigure.data.redis.RedisConnectionDetails;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Import;
@@ -26,7 +25,8 @@ import org.springframework.core.env.Environment;
  * beans. Every bean backs off when the application defines its own; {@code baton.enabled=false}
  * turns it all off.
  */
-@AutoConfiguration(afterName = "org.springframework.boot.autoconfigure.data.redis.RedisAutoConfiguration")
+@AutoConfiguration(afterName = {"org.springframework.boot.autoconfigure.data.redis.RedisAutoConfiguration",
+    "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration"})
 @ConditionalOnClass(LeaderElection.class)
 @ConditionalOnProperty(prefix = "baton", name = "enabled", matchIfMissing = true)
 @EnableConfigurationProperties(BatonProperties.class)
@@ -56,14 +56,14 @@ public class BatonAutoConfiguration {
      *
      * @param properties the {@code baton.*} properties
      * @param environment the environment
-     * @param connectionDetails Spring Boot's Redis connection details, if Spring Data Redis is set up
+     * @param connectionDetails reads Spring Boot's Redis connection details (from the starter of the Boot line)
      * @param customizers builder customizers
      * @return the factory
      */
     @Bean
     @ConditionalOnMissingBean
     public BatonElectionFactory batonElectionFactory(BatonProperties properties, Environment environment,
-            ObjectProvider<RedisConnectionDetails> connectionDetails,
+            ObjectProvider<RedisConnectionDetailsStore> connectionDetails,
             ObjectProvider<LeaderElectionCustomizer> customizers) {
         return new BatonElectionFactory(properties, environment, connectionDetails::getIfUnique,
             customizers.orderedStream().toList());

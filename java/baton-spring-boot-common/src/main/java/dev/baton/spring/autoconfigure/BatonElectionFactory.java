@@ -11,8 +11,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
-import org.springframework.boot.autoconfigure.data.redis.RedisConnectionDetails;
-import org.springframework.boot.autoconfigure.data.redis.RedisProperties;
 import org.springframework.boot.context.properties.bind.BindResult;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.convert.DurationStyle;
@@ -27,7 +25,7 @@ import org.springframework.util.StringUtils;
 public class BatonElectionFactory {
     private final BatonProperties properties;
     private final Environment environment;
-    private final Supplier<RedisConnectionDetails> connectionDetails;
+    private final Supplier<RedisConnectionDetailsStore> connectionDetails;
     private final List<LeaderElectionCustomizer> customizers;
     private volatile StoreUrl store;
 
@@ -36,11 +34,11 @@ public class BatonElectionFactory {
      *
      * @param properties the {@code baton.*} properties
      * @param environment the environment, for {@code spring.data.redis.*} and {@code spring.application.name}
-     * @param connectionDetails Spring Boot's Redis connection details, or a supplier of null
+     * @param connectionDetails reads Spring Boot's Redis connection details, or a supplier of null
      * @param customizers applied to every builder, in order
      */
     public BatonElectionFactory(BatonProperties properties, Environment environment,
-            Supplier<RedisConnectionDetails> connectionDetails, List<LeaderElectionCustomizer> customizers) {
+            Supplier<RedisConnectionDetailsStore> connectionDetails, List<LeaderElectionCustomizer> customizers) {
         this.properties = properties;
         this.environment = environment;
         this.connectionDetails = connectionDetails;
@@ -163,10 +161,11 @@ public class BatonElectionFactory {
         if (StringUtils.hasText(properties.getStore())) {
             return new StoreUrl(properties.getStore().trim(), "baton.store");
         }
-        BindResult<RedisProperties> bound = Binder.get(environment).bind("spring.data.redis", RedisProperties.class);
-        RedisConnectionDetails details = connectionDetails.get();
-        if (details != null) {
-            return StoreUrl.of(details, bound.orElse(null));
+        BindResult<RedisSettings> bound = Binder.get(environment).bind("spring.data.redis", RedisSettings.class);
+        RedisConnectionDetailsStore details = connectionDetails.get();
+        StoreUrl fromDetails = details == null ? null : details.storeUrl(bound.orElse(null));
+        if (fromDetails != null) {
+            return fromDetails;
         }
         if (bound.isBound()) {
             return StoreUrl.of(bound.get());

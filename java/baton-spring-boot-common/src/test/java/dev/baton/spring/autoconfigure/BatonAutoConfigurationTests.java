@@ -5,12 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import dev.baton.LeaderElection;
 import dev.baton.spring.BatonLifecycle;
+import dev.baton.spring.BootLine;
 import dev.baton.spring.ConditionalOnLeader;
 import dev.baton.spring.ConditionalOnLeaderBeanPostProcessor;
 import dev.baton.spring.LeaderContext;
 import dev.baton.spring.LeaderElections;
 import dev.baton.RedisServer;
-import dev.baton.spring.actuate.BatonHealthIndicator;
 import dev.baton.spring.actuate.ElectionDescriptor;
 import dev.baton.spring.actuate.LeadershipEndpoint;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -23,12 +23,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Qualifier;
-import org.springframework.boot.actuate.autoconfigure.endpoint.EndpointAutoConfiguration;
-import org.springframework.boot.actuate.autoconfigure.health.HealthContributorAutoConfiguration;
-import org.springframework.boot.actuate.health.Health;
-import org.springframework.boot.actuate.health.Status;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
-import org.springframework.boot.autoconfigure.data.redis.RedisAutoConfiguration;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
@@ -41,7 +36,7 @@ class BatonAutoConfigurationTests {
     private static RedisServer redis;
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
-        .withConfiguration(AutoConfigurations.of(BatonAutoConfiguration.class));
+        .withConfiguration(BootLine.baton());
 
     @BeforeAll
     static void startRedis() throws Exception {
@@ -138,7 +133,7 @@ class BatonAutoConfigurationTests {
 
     @Test
     void usesSpringDataRedisConnectionDetailsWhenSpringDataRedisIsSetUp() {
-        runner.withConfiguration(AutoConfigurations.of(RedisAutoConfiguration.class))
+        runner.withConfiguration(BootLine.springDataRedis())
             .withPropertyValues("spring.application.name=" + app(),
                 "spring.data.redis.url=redis://127.0.0.1:" + redis.port() + "/3")
             .run(context -> {
@@ -425,8 +420,8 @@ class BatonAutoConfigurationTests {
     }
 
     private ApplicationContextRunner withActuator() {
-        return withStore().withConfiguration(AutoConfigurations.of(BatonActuatorAutoConfiguration.class,
-                HealthContributorAutoConfiguration.class, EndpointAutoConfiguration.class))
+        return withStore().withConfiguration(AutoConfigurations.of(BatonActuatorAutoConfiguration.class))
+            .withConfiguration(BootLine.health())
             .withPropertyValues("management.endpoints.web.exposure.include=leadership",
                 "management.endpoints.jmx.exposure.include=leadership", "spring.jmx.enabled=true");
     }
@@ -434,17 +429,17 @@ class BatonAutoConfigurationTests {
     @Test
     void actuatorShowsEachElectionAndResignsOnRequest() {
         withActuator().run(context -> {
-            assertThat(context).hasNotFailed().hasSingleBean(BatonHealthIndicator.class)
+            assertThat(context).hasNotFailed().hasSingleBean(BootLine.healthIndicator())
                 .hasSingleBean(LeadershipEndpoint.class);
             LeaderElection election = context.getBean(LeaderElection.class);
             await().atMost(Duration.ofSeconds(20)).until(election::isLeader);
 
-            Health health = context.getBean(BatonHealthIndicator.class).health();
-            assertThat(health.getStatus()).isEqualTo(Status.UP);
+            BootLine.Checked health = BootLine.checkHealth(context);
+            assertThat(health.status()).isEqualTo("UP");
             @SuppressWarnings("unchecked")
-            Map<String, ElectionDescriptor> details = (Map<String, ElectionDescriptor>) health.getDetails().get("elections");
+            Map<String, ElectionDescriptor> details = (Map<String, ElectionDescriptor>) health.details().get("elections");
             assertThat(details.get(election.name()).role()).isEqualTo("leader");
-            assertThat(health.getDetails().get("store")).isEqualTo(redis.url() + " (from baton.store)");
+            assertThat(health.details().get("store")).isEqualTo(redis.url() + " (from baton.store)");
 
             LeadershipEndpoint endpoint = context.getBean(LeadershipEndpoint.class);
             ElectionDescriptor before = endpoint.elections().get(election.name());
@@ -459,17 +454,16 @@ class BatonAutoConfigurationTests {
     void healthIsDownWhenTheStoreIsGone() throws Exception {
         RedisServer lost = RedisServer.start();
         try {
-            runner.withConfiguration(AutoConfigurations.of(BatonActuatorAutoConfiguration.class,
-                    HealthContributorAutoConfiguration.class))
+            runner.withConfiguration(AutoConfigurations.of(BatonActuatorAutoConfiguration.class))
+                .withConfiguration(BootLine.health())
                 .withPropertyValues("baton.store=" + lost.url(), "spring.application.name=" + app(),
                     "baton.connect-timeout=500ms")
                 .run(context -> {
-                    BatonHealthIndicator indicator = context.getBean(BatonHealthIndicator.class);
-                    assertThat(indicator.health().getStatus()).isEqualTo(Status.UP);
+                    assertThat(BootLine.checkHealth(context).status()).isEqualTo("UP");
                     lost.close();
-                    Health down = indicator.health();
-                    assertThat(down.getStatus()).isEqualTo(Status.DOWN);
-                    assertThat(down.getDetails().get("error").toString()).contains(lost.url());
+                    BootLine.Checked down = BootLine.checkHealth(context);
+                    assertThat(down.status()).isEqualTo("DOWN");
+                    assertThat(down.details().get("error").toString()).contains(lost.url());
                 });
         } finally {
             lost.close();
@@ -479,8 +473,9 @@ class BatonAutoConfigurationTests {
     @Test
     void withoutActuatorThereIsNoHealthOrEndpoint() {
         withStore().withConfiguration(AutoConfigurations.of(BatonActuatorAutoConfiguration.class))
-            .withClassLoader(new FilteredClassLoader("org.springframework.boot.actuate"))
-            .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(BatonHealthIndicator.class)
+            .withConfiguration(BootLine.batonHealth())
+            .withClassLoader(new FilteredClassLoader("org.springframework.boot.actuate", "org.springframework.boot.health"))
+            .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(BootLine.healthIndicator())
                 .doesNotHaveBean(LeadershipEndpoint.class).hasSingleBean(LeaderElection.class));
     }
 

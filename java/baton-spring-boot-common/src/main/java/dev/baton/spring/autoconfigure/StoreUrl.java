@@ -5,8 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.springframework.boot.autoconfigure.data.redis.RedisConnectionDetails;
-import org.springframework.boot.autoconfigure.data.redis.RedisProperties;
 import org.springframework.util.StringUtils;
 
 /**
@@ -17,39 +15,111 @@ import org.springframework.util.StringUtils;
  * @param url the store URL
  * @param source the property (or bean) that supplied it
  */
-record StoreUrl(String url, String source) {
+public record StoreUrl(String url, String source) {
     static final String SENTINEL = "spring.data.redis.sentinel";
 
-    /** From the connection details Spring Boot's Redis auto-configuration (or a service connection) provides. */
-    static StoreUrl of(RedisConnectionDetails details, RedisProperties properties) {
-        String source = source(details, properties);
-        boolean urlTls = properties != null && properties.getUrl() != null
-            && properties.getUrl().startsWith("rediss://");
-        if (details.getSentinel() != null) {
-            RedisConnectionDetails.Sentinel t = details.getSentinel();
-            List<String> nodes = t.getNodes().stream().map(n -> hostPort(n.host(), n.port())).toList();
-            return sentinel(t.getSslBundle() != null || urlTls, StringUtils.hasLength(t.getPassword()),
-                details.getUsername(), details.getPassword(), nodes, t.getMaster(), t.getDatabase(), source);
-        }
-        if (details.getCluster() != null) {
-            RedisConnectionDetails.Cluster c = details.getCluster();
-            List<String> seeds = c.getNodes().stream()
-                .map(n -> url(c.getSslBundle() != null || urlTls, details.getUsername(), details.getPassword(),
-                    n.host(), n.port(), 0))
-                .toList();
-            return new StoreUrl(String.join(",", seeds), source);
-        }
-        RedisConnectionDetails.Standalone s = details.getStandalone();
-        return new StoreUrl(url(s.getSslBundle() != null || urlTls, details.getUsername(), details.getPassword(),
-            s.getHost(), s.getPort(), s.getDatabase()), source);
+    /**
+     * One Redis node of a connection-details object.
+     *
+     * @param host the host
+     * @param port the port
+     */
+    public record Node(String host, int port) {}
+
+    /**
+     * A single Redis server.
+     *
+     * @param tls whether to use TLS
+     * @param username the user, or null
+     * @param password the password, or null
+     * @param host the host
+     * @param port the port
+     * @param database the database number
+     * @param source where these come from, for messages
+     * @return the store
+     */
+    public static StoreUrl standalone(boolean tls, String username, String password, String host, int port,
+            int database, String source) {
+        return new StoreUrl(url(tls, username, password, host, port, database), source);
     }
 
-    /** From {@code spring.data.redis.*} alone, when Spring Data Redis is not on the classpath. */
-    static StoreUrl of(RedisProperties p) {
+    /**
+     * A Redis Cluster, by its seed nodes.
+     *
+     * @param tls whether to use TLS
+     * @param username the user, or null
+     * @param password the password, or null
+     * @param nodes the seeds
+     * @param source where these come from, for messages
+     * @return the store
+     */
+    public static StoreUrl cluster(boolean tls, String username, String password, List<Node> nodes, String source) {
+        return new StoreUrl(nodes.stream().map(n -> url(tls, username, password, n.host(), n.port(), 0))
+            .collect(Collectors.joining(",")), source);
+    }
+
+    /**
+     * A Redis master found through Sentinel; refused with a {@link BatonStartupException} for
+     * what baton's Sentinel support cannot do (TLS, a password on the sentinels).
+     *
+     * @param tls whether TLS is configured
+     * @param sentinelAuth whether the sentinels themselves have a password
+     * @param username the master's user, or null
+     * @param password the master's password, or null
+     * @param nodes the sentinels
+     * @param master the master's name
+     * @param database the database number
+     * @param source where these come from, for messages
+     * @return the store
+     */
+    public static StoreUrl sentinel(boolean tls, boolean sentinelAuth, String username, String password,
+            List<Node> nodes, String master, int database, String source) {
+        return sentinelUrl(tls, sentinelAuth, username, password,
+            nodes.stream().map(n -> hostPort(n.host(), n.port())).toList(), master, database, source);
+    }
+
+    /**
+     * Which properties (or which bean) connection details come from, for messages.
+     *
+     * @param detailsClass the connection details' class
+     * @param p {@code spring.data.redis.*}, or null
+     * @return for example {@code spring.data.redis.url}
+     */
+    public static String source(Class<?> detailsClass, RedisSettings p) {
+        // Spring Boot's own details read spring.data.redis.*; any other bean is a service connection.
+        if (!detailsClass.getSimpleName().endsWith("PropertiesRedisConnectionDetails")
+                && !detailsClass.getSimpleName().equals("PropertiesDataRedisConnectionDetails")) {
+            return "the connection details bean " + detailsClass.getName();
+        }
+        if (p == null) {
+            return "spring.data.redis.* (defaults)";
+        }
+        if (p.getSentinel() != null) {
+            return SENTINEL + ".*";
+        }
+        if (p.getCluster() != null) {
+            return "spring.data.redis.cluster.nodes";
+        }
+        return StringUtils.hasText(p.getUrl()) ? "spring.data.redis.url" : "spring.data.redis.host/port";
+    }
+
+    /**
+     * Whether {@code spring.data.redis.url} asks for TLS ({@code rediss://}) or
+     * {@code spring.data.redis.ssl} is on.
+     *
+     * @param p {@code spring.data.redis.*}, or null
+     * @return true for TLS
+     */
+    public static boolean tls(RedisSettings p) {
+        return p != null && (p.getSsl().isEnabled() || (p.getUrl() != null && p.getUrl().trim().startsWith("rediss://")));
+    }
+
+    /** From {@code spring.data.redis.*} alone, when no connection details are available. */
+    static StoreUrl of(RedisSettings p) {
         boolean tls = p.getSsl().isEnabled();
         if (p.getSentinel() != null) {
-            RedisProperties.Sentinel t = p.getSentinel();
-            return sentinel(tls, StringUtils.hasLength(t.getPassword()), p.getUsername(), p.getPassword(),
+            RedisSettings.Sentinel t = p.getSentinel();
+            return sentinelUrl(tls, StringUtils.hasLength(t.getPassword()), p.getUsername(), p.getPassword(),
                 t.getNodes() == null ? List.of() : t.getNodes(), t.getMaster(), p.getDatabase(), SENTINEL + ".*");
         }
         if (p.getCluster() != null && p.getCluster().getNodes() != null && !p.getCluster().getNodes().isEmpty()) {
@@ -73,26 +143,8 @@ record StoreUrl(String url, String source) {
             "spring.data.redis.host/port");
     }
 
-    /** Which properties (or which bean) the connection details come from, for messages. */
-    private static String source(RedisConnectionDetails details, RedisProperties p) {
-        // Spring Boot's own details read spring.data.redis.*; any other bean is a service connection.
-        if (!details.getClass().getSimpleName().equals("PropertiesRedisConnectionDetails")) {
-            return "the RedisConnectionDetails bean " + details.getClass().getName();
-        }
-        if (p == null) {
-            return "spring.data.redis.* (defaults)";
-        }
-        if (p.getSentinel() != null) {
-            return SENTINEL + ".*";
-        }
-        if (p.getCluster() != null) {
-            return "spring.data.redis.cluster.nodes";
-        }
-        return StringUtils.hasText(p.getUrl()) ? "spring.data.redis.url" : "spring.data.redis.host/port";
-    }
-
     /** {@code redis+sentinel://[user:password@]host:port[,host:port...]/MASTER[/DB]}, the master's credentials. */
-    private static StoreUrl sentinel(boolean tls, boolean sentinelAuth, String username, String password,
+    private static StoreUrl sentinelUrl(boolean tls, boolean sentinelAuth, String username, String password,
             List<String> nodes, String master, int database, String source) {
         if (tls || sentinelAuth) {
             throw new BatonStartupException(SENTINEL + ".* configures Redis Sentinel "
@@ -145,8 +197,12 @@ record StoreUrl(String url, String source) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
-    /** The URL with any password hidden, for messages. */
-    String redacted() {
+    /**
+     * The URL with any password hidden, for messages.
+     *
+     * @return the URL, without its password
+     */
+    public String redacted() {
         if (url.startsWith("redis+sentinel://")) {
             return hide(url); // one URL: its commas separate sentinels
         }

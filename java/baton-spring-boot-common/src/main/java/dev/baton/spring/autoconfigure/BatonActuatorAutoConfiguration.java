@@ -1,11 +1,8 @@
 package dev.baton.spring.autoconfigure;
 
 import dev.baton.spring.LeaderElections;
-import dev.baton.spring.actuate.BatonHealthIndicator;
 import dev.baton.spring.actuate.LeadershipEndpoint;
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
-import org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -14,8 +11,9 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Actuator support, when Spring Boot Actuator is on the classpath: the {@code baton} health
- * indicator and the {@code leadership} endpoint.
+ * Actuator support, when Spring Boot Actuator is on the classpath: the {@code leadership}
+ * endpoint. The {@code baton} health indicator is each starter's (the health classes moved in
+ * Boot 4).
  */
 @AutoConfiguration(after = BatonAutoConfiguration.class)
 @ConditionalOnClass(name = "org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint")
@@ -24,21 +22,9 @@ public class BatonActuatorAutoConfiguration {
     /** Created by Spring Boot. */
     public BatonActuatorAutoConfiguration() {}
 
-    /** The health indicator; {@code management.health.baton.enabled=false} turns it off. */
+    /** The endpoint, when enabled and exposed. */
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnEnabledHealthIndicator("baton")
-    static class Health {
-        @Bean
-        @ConditionalOnMissingBean(name = "batonHealthIndicator")
-        BatonHealthIndicator batonHealthIndicator(LeaderElections elections,
-                ObjectProvider<BatonElectionFactory> factory) {
-            return new BatonHealthIndicator(elections, factory.getIfAvailable());
-        }
-    }
-
-    /** The endpoint; expose it with {@code management.endpoints.web.exposure.include=leadership}. */
-    @Configuration(proxyBeanMethods = false)
-    @ConditionalOnAvailableEndpoint(LeadershipEndpoint.class)
+    @ConditionalOnAvailableEndpoint(endpoint = LeadershipEndpoint.class) // "value" is 3.4+
     static class Endpoint {
         @Bean
         @ConditionalOnMissingBean
