@@ -79,7 +79,10 @@ class MisuseTest {
         e.close();
         assertTrue(e.isClosed());
         assertDoesNotThrow(e::close);
-        List<Executable> calls = List.of(e::isLeader, e::fencingToken, e::leader, e::resign,
+        // "Do I lead?" has an answer after close (a request handler asking during shutdown):
+        assertFalse(e.isLeader());
+        assertTrue(e.fencingToken().isEmpty());
+        List<Executable> calls = List.of(e::leader, e::resign,
             () -> e.addListener(new Recorder()));
         for (Executable call : calls) {
             assertThrowsNaming(ElectionClosedException.class, e.name(), call);
@@ -104,7 +107,7 @@ class MisuseTest {
                         while (true) {
                             e.isLeader();
                             e.fencingToken();
-                            e.leader();
+                            e.leader(); // throws once closed
                         }
                     } catch (ElectionClosedException expected) {
                         // The only way out.

@@ -1,6 +1,7 @@
 package dev.baton.spring;
 
 import dev.baton.LeaderElection;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -28,6 +29,11 @@ import org.springframework.beans.factory.ObjectProvider;
  * {@link LeaderElection} itself for the default election.
  */
 public class LeaderElections implements BeanFactoryAware, DisposableBean {
+    /**
+     * How long closing every election may take: releases run concurrently, each bounded by the
+     * core (about 2 s on a hung store); this is the cap on top of which nothing waits.
+     */
+    public static final Duration RELEASE_BOUND = Duration.ofSeconds(5);
     private static final Log LOG = LogFactory.getLog(LeaderElections.class);
 
     private final Function<String, LeaderElection> factory;
@@ -154,12 +160,42 @@ public class LeaderElections implements BeanFactoryAware, DisposableBean {
         synchronized (this) {
             closed = true;
         }
-        for (LeaderElection e : all()) {
-            try {
-                e.close();
-            } catch (RuntimeException ex) {
-                LOG.warn("Closing election '" + e.name() + "' failed; its lease expires on its own", ex);
+        closeConcurrently(all());
+    }
+
+    /**
+     * Closes elections each on its own thread: a hung store makes every release wait for the
+     * core's release timeout (about 2 s), which must be paid once, not once per election.
+     * Returns when all are closed, or after {@link #RELEASE_BOUND} (their leases then expire).
+     */
+    static void closeConcurrently(Collection<LeaderElection> elections) {
+        List<Thread> closing = new ArrayList<>();
+        for (LeaderElection e : elections) {
+            Thread t = new Thread(() -> {
+                try {
+                    e.close();
+                } catch (RuntimeException ex) {
+                    LOG.warn("Closing election '" + e.name() + "' failed; its lease expires on its own", ex);
+                }
+            }, "baton-close-" + e.name());
+            t.setDaemon(true);
+            t.start();
+            closing.add(t);
+        }
+        long deadline = System.nanoTime() + RELEASE_BOUND.toNanos();
+        try {
+            for (Thread t : closing) {
+                long left = deadline - System.nanoTime();
+                if (left > 0) {
+                    t.join(Math.max(1, left / 1_000_000));
+                }
+                if (t.isAlive()) {
+                    LOG.warn("Releasing leadership did not finish within " + RELEASE_BOUND.toSeconds()
+                        + "s (" + t.getName() + "); the lease expires on its own");
+                }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -170,7 +206,7 @@ public class LeaderElections implements BeanFactoryAware, DisposableBean {
         synchronized (this) {
             mine = List.copyOf(built);
         }
-        mine.forEach(LeaderElection::close);
+        closeConcurrently(mine);
     }
 
     private void loadBeans() {

@@ -7,12 +7,10 @@ import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
-import org.springframework.aop.ClassFilter;
 import org.springframework.aop.Pointcut;
 import org.springframework.aop.support.AbstractPointcutAdvisor;
 import org.springframework.aop.support.StaticMethodMatcherPointcut;
 import org.springframework.context.Lifecycle;
-import org.springframework.core.annotation.AnnotatedElementUtils;
 
 /**
  * Takes a {@code @ConditionalOnLeader} lifecycle bean out of the context's own start-up: its
@@ -27,11 +25,6 @@ final class LeaderLifecycleAdvisor extends AbstractPointcutAdvisor {
 
     private final transient Pointcut pointcut = new StaticMethodMatcherPointcut() {
         @Override
-        public ClassFilter getClassFilter() {
-            return LeaderLifecycleAdvisor::isLeaderLifecycle;
-        }
-
-        @Override
         public boolean matches(Method method, Class<?> targetClass) {
             return method.getParameterCount() == 0
                 && (method.getName().equals("start") || method.getName().equals("isAutoStartup"));
@@ -39,14 +32,9 @@ final class LeaderLifecycleAdvisor extends AbstractPointcutAdvisor {
     };
     private final transient Advice advice;
 
-    /** @param leads whether this instance leads the bean's election, by election name */
+    /** @param leads whether this instance leads the bean's election (one advisor per bean) */
     LeaderLifecycleAdvisor(Predicate<Object> leads) {
         this.advice = (MethodInterceptor) invocation -> intercept(invocation, leads);
-    }
-
-    static boolean isLeaderLifecycle(Class<?> type) {
-        return Lifecycle.class.isAssignableFrom(type)
-            && AnnotatedElementUtils.hasAnnotation(type, ConditionalOnLeader.class);
     }
 
     /** Runs {@code start} as a grant's start, which the advice lets through. */

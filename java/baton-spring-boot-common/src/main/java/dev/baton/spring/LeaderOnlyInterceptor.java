@@ -100,6 +100,9 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
         if (a == null) {
             a = AnnotatedElementUtils.findMergedAnnotation(method, ConditionalOnLeader.class);
         }
+        if (a == null) { // a class-level annotation
+            a = AnnotatedElementUtils.findMergedAnnotation(targetClass, ConditionalOnLeader.class);
+        }
         String election = a == null ? "" : a.value();
         Object skipped = Optional.class.equals(method.getReturnType()) ? Optional.empty() : null;
         return new Target(election, skipped, targetClass.getSimpleName() + "." + method.getName() + "()");

@@ -327,10 +327,11 @@ class BatonAutoConfigurationTests {
     }
 
     @Test
-    void aBeanMethodCannotBeConditionalOnLeader() {
+    void aBeanMethodMustReturnALifecycle() {
         withStore().withUserConfiguration(LeaderOnlyBeanMethod.class)
             .run(context -> assertThat(startupFailure(context))
-                .contains("@ConditionalOnLeader on @Bean method").contains("decides at run time"));
+                .contains("@ConditionalOnLeader on @Bean method").contains("decides at run time")
+                .contains("return a Lifecycle"));
     }
 
     @Configuration(proxyBeanMethods = false)
@@ -352,16 +353,6 @@ class BatonAutoConfigurationTests {
                 assertThat(seen).containsExactlyInAnyOrder(context.getBean(LeaderElection.class).name(), "reports");
             });
     }
-
-    @Test
-    void anAnnotatedClassMustBeALifecycle() {
-        withStore().withBean(NotALifecycle.class)
-            .run(context -> assertThat(startupFailure(context))
-                .contains("only supported for Lifecycle or SmartLifecycle beans"));
-    }
-
-    @ConditionalOnLeader
-    static class NotALifecycle {}
 
     @Test
     void aSkippedInvocationReturnsNullOrEmptyAndIsCounted() {
@@ -477,6 +468,18 @@ class BatonAutoConfigurationTests {
             .withClassLoader(new FilteredClassLoader("org.springframework.boot.actuate", "org.springframework.boot.health"))
             .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(BootLine.healthIndicator())
                 .doesNotHaveBean(LeadershipEndpoint.class).hasSingleBean(LeaderElection.class));
+    }
+
+    @Test
+    void afterTheContextClosedIsLeaderIsFalseNotAnException() {
+        withStore().run(context -> {
+            LeaderElection e = context.getBean(LeaderElection.class);
+            await().atMost(Duration.ofSeconds(20)).until(e::isLeader);
+            context.close();
+            assertThat(e.isClosed()).isTrue();
+            assertThat(e.isLeader()).isFalse();
+            assertThat(e.fencingToken()).isEmpty();
+        });
     }
 
     @Test
