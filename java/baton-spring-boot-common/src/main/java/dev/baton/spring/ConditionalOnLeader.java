@@ -45,4 +45,17 @@ public @interface ConditionalOnLeader {
      * @return the election name, or empty for the default election
      */
     String value() default "";
+
+    /**
+     * How long a call on an instance that does not lead waits for leadership before it is
+     * skipped, as a duration such as {@code "2s"} or {@code "500ms"}; empty (the default) skips at
+     * once. For a trigger that may fire while leadership changes hands (at startup, before the
+     * first grant; during a graceful handover, which takes milliseconds): the call runs as soon as
+     * this instance is granted. It does not help a trigger that fires while another instance leads:
+     * that one runs the job. A call that waits holds its thread (a scheduler thread, for
+     * {@code @Scheduled}).
+     *
+     * @return the longest wait, or empty for none
+     */
+    String awaitLeadership() default "";
 }

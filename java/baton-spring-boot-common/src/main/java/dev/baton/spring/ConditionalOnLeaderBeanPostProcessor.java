@@ -133,6 +133,11 @@ public class ConditionalOnLeaderBeanPostProcessor extends AbstractBeanFactoryAwa
             if (a == null) {
                 a = AnnotatedElementUtils.findMergedAnnotation(type, ConditionalOnLeader.class);
             }
+            try {
+                LeaderOnlyInterceptor.awaitOf(a);
+            } catch (IllegalArgumentException bad) {
+                throw new BeanCreationException(beanName, label + ": " + bad.getMessage());
+            }
             work.referenceElection(a == null ? "" : a.value());
         }
         if (classLevel) {

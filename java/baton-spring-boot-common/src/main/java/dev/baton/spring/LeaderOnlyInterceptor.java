@@ -3,6 +3,7 @@ package dev.baton.spring;
 import dev.baton.ElectionClosedException;
 import dev.baton.LeaderElection;
 import java.lang.reflect.Method;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -13,6 +14,7 @@ import org.aopalliance.intercept.MethodInvocation;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.aop.support.AopUtils;
+import org.springframework.boot.convert.DurationStyle;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.core.MethodClassKey;
 import org.springframework.core.annotation.AnnotatedElementUtils;
@@ -25,13 +27,14 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
     private static final Log LOG = LogFactory.getLog(LeaderOnlyInterceptor.class);
 
     /** A method's election and how it says "skipped"; resolved once per method. */
-    private record Target(String election, Object skipped, String label) {}
+    private record Target(String election, Object skipped, String label, Duration await) {}
 
     private final LeaderOnlyWork work;
     private final Supplier<LeaderElections> elections;
     private final Supplier<ApplicationEventPublisher> publisher;
     private final Map<MethodClassKey, Target> targets = new ConcurrentHashMap<>();
     private final Map<MethodClassKey, LeaderElection> resolved = new ConcurrentHashMap<>();
+    private final Map<LeaderElection, GrantSignal> signals = new ConcurrentHashMap<>();
 
     LeaderOnlyInterceptor(LeaderOnlyWork work, Supplier<LeaderElections> elections,
             Supplier<ApplicationEventPublisher> publisher) {
@@ -54,6 +57,10 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
             return target.skipped();
         }
         LeaderElection election = resolved.computeIfAbsent(key, k -> elections.get().get(target.election()));
+        if (!target.await().isZero() && tokenOf(election).isEmpty()) {
+            // Before the context is registered: a waiting call must not hold up shutdown.
+            signals.computeIfAbsent(election, GrantSignal::on).await(election, target.await(), work);
+        }
         LeaderContext context = LeaderContext.enter(election);
         work.started(context);
         try {
@@ -105,6 +112,29 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
         }
         String election = a == null ? "" : a.value();
         Object skipped = Optional.class.equals(method.getReturnType()) ? Optional.empty() : null;
-        return new Target(election, skipped, targetClass.getSimpleName() + "." + method.getName() + "()");
+        return new Target(election, skipped, targetClass.getSimpleName() + "." + method.getName() + "()",
+            awaitOf(a));
+    }
+
+    /**
+     * The annotation's {@code awaitLeadership} as a duration.
+     *
+     * @throws IllegalArgumentException naming the attribute, the value and the format
+     */
+    static Duration awaitOf(ConditionalOnLeader a) {
+        String s = a == null ? "" : a.awaitLeadership().trim();
+        if (s.isEmpty()) {
+            return Duration.ZERO;
+        }
+        try {
+            Duration d = DurationStyle.detectAndParse(s);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException("negative");
+            }
+            return d;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("@ConditionalOnLeader(awaitLeadership = \"" + s + "\") is not a"
+                + " duration; use a value such as \"2s\" or \"500ms\", or leave it empty to skip at once", e);
+        }
     }
 }
