@@ -46,15 +46,32 @@ public class ConditionalOnLeaderBeanPostProcessor extends AbstractBeanFactoryAwa
     private static final long serialVersionUID = 1L;
 
     private final transient LeaderOnlyWork work = new LeaderOnlyWork();
+    private final boolean disabled;
     private transient BeanFactory beans;
     private transient ApplicationEventPublisher publisher;
     private transient volatile LeaderElections elections;
 
     /** Creates the post-processor; it finds {@link LeaderElections} in the bean factory when first needed. */
     public ConditionalOnLeaderBeanPostProcessor() {
-        this.advisor = new LeaderOnlyAdvisor(new LeaderOnlyInterceptor(work, this::elections, () -> publisher));
+        this(false);
+    }
+
+    private ConditionalOnLeaderBeanPostProcessor(boolean disabled) {
+        this.disabled = disabled;
+        this.advisor = new LeaderOnlyAdvisor(
+            new LeaderOnlyInterceptor(work, disabled ? null : this::elections, () -> publisher));
         setBeforeExistingAdvisors(true);
         setOrder(Ordered.LOWEST_PRECEDENCE - 10);
+    }
+
+    /**
+     * For {@code baton.enabled=false}: the same startup checks, but every call runs, with a
+     * {@link LeaderContext} of token 0, and leader-only lifecycle beans start with the context.
+     *
+     * @return the post-processor
+     */
+    public static ConditionalOnLeaderBeanPostProcessor disabled() {
+        return new ConditionalOnLeaderBeanPostProcessor(true);
     }
 
     @Override
@@ -77,7 +94,7 @@ public class ConditionalOnLeaderBeanPostProcessor extends AbstractBeanFactoryAwa
         Class<?> type = AopUtils.getTargetClass(bean);
         checkMethods(type, beanName);
         Object result = super.postProcessAfterInitialization(bean, beanName);
-        String election = lifecycleElection(type, beanName);
+        String election = disabled ? null : lifecycleElection(type, beanName);
         if (election == null || !(bean instanceof Lifecycle)) {
             return result; // a class-level annotation on any other bean guards its methods
         }

@@ -74,13 +74,13 @@ public final class LeaderContext {
      * @return the name
      */
     public String electionName() {
-        return election.name();
+        return election == null ? "" : election.name();
     }
 
     /**
      * The election the method runs under.
      *
-     * @return the election
+     * @return the election; null with {@code baton.enabled=false} (token 0, no election)
      */
     public LeaderElection election() {
         return election;
@@ -106,6 +106,9 @@ public final class LeaderContext {
         if (revokeReason != null) {
             return false;
         }
+        if (election == null) {
+            return true; // baton.enabled=false: every instance runs
+        }
         try {
             OptionalLong now = election.fencingToken();
             return now.isPresent() && now.getAsLong() == fencingToken();
@@ -125,7 +128,7 @@ public final class LeaderContext {
 
     @Override
     public String toString() {
-        return "LeaderContext[election=" + election.name() + ", token=" + fencingToken()
+        return "LeaderContext[election=" + electionName() + ", token=" + fencingToken()
             + (revokeReason != null ? ", revoked=" + revokeReason.id() : "") + "]";
     }
 

@@ -49,6 +49,15 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
             ? AopUtils.getTargetClass(invocation.getThis()) : invocation.getMethod().getDeclaringClass();
         MethodClassKey key = new MethodClassKey(invocation.getMethod(), targetClass);
         Target target = targets.computeIfAbsent(key, k -> resolve(invocation.getMethod(), targetClass));
+        if (elections == null) { // baton.enabled=false: every instance runs, with token 0
+            LeaderContext context = LeaderContext.enter(null);
+            context.arm(0);
+            try {
+                return invocation.proceed();
+            } finally {
+                context.exit();
+            }
+        }
         if (!work.isAccepting()) {
             // Stopping: leadership is being released; no election is looked up or built now.
             if (LOG.isDebugEnabled()) {

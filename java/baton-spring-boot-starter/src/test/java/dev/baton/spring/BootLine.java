@@ -1,6 +1,7 @@
 package dev.baton.spring;
 
 import dev.baton.spring.autoconfigure.BatonAutoConfiguration;
+import dev.baton.spring.autoconfigure.BatonDisabledAutoConfiguration;
 import dev.baton.spring.boot4.BatonDataRedisAutoConfiguration;
 import dev.baton.spring.boot4.BatonHealthAutoConfiguration;
 import dev.baton.spring.boot4.BatonHealthIndicator;
@@ -18,7 +19,7 @@ public final class BootLine {
 
     /** baton's auto-configuration as this starter registers it. */
     public static AutoConfigurations baton() {
-        return AutoConfigurations.of(BatonAutoConfiguration.class, BatonDataRedisAutoConfiguration.class);
+        return AutoConfigurations.of(BatonAutoConfiguration.class, BatonDisabledAutoConfiguration.class, BatonDataRedisAutoConfiguration.class);
     }
 
     /** Spring Data Redis's auto-configuration. */

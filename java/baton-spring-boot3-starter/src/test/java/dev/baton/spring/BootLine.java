@@ -1,6 +1,7 @@
 package dev.baton.spring;
 
 import dev.baton.spring.autoconfigure.BatonAutoConfiguration;
+import dev.baton.spring.autoconfigure.BatonDisabledAutoConfiguration;
 import dev.baton.spring.boot3.BatonRedisAutoConfiguration;
 import dev.baton.spring.boot3.BatonHealthAutoConfiguration;
 import dev.baton.spring.boot3.BatonHealthIndicator;
@@ -18,7 +19,7 @@ public final class BootLine {
 
     /** baton's auto-configuration as this starter registers it. */
     public static AutoConfigurations baton() {
-        return AutoConfigurations.of(BatonAutoConfiguration.class, BatonRedisAutoConfiguration.class);
+        return AutoConfigurations.of(BatonAutoConfiguration.class, BatonDisabledAutoConfiguration.class, BatonRedisAutoConfiguration.class);
     }
 
     /** Spring Data Redis's auto-configuration. */

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.springframework.boot.context.properties.bind.BindResult;
@@ -125,7 +126,8 @@ public class BatonElectionFactory {
             .keyPrefix(properties.getKeyPrefix())
             .ttl(pick(own == null ? null : own.getTtl(), properties.getTtl()))
             .drift(pick(own == null ? null : own.getDrift(), properties.getDrift()))
-            .campaign(pick(own == null ? null : own.getCampaign(), properties.isCampaign()))
+            .campaign(properties.getLeadership() != BatonProperties.Leadership.NEVER
+                && pick(own == null ? null : own.getCampaign(), properties.isCampaign()))
             .connectTimeout(properties.getConnectTimeout());
         Duration renew = pick(own == null ? null : own.getRenewInterval(), properties.getRenewInterval());
         if (renew != null) {
@@ -158,6 +160,11 @@ public class BatonElectionFactory {
     }
 
     private StoreUrl resolveStore() {
+        if (properties.getLeadership() != BatonProperties.Leadership.ELECT) {
+            // One store per context: cached test contexts in one JVM never compete.
+            return new StoreUrl("memory://baton-" + UUID.randomUUID(), "baton.leadership="
+                + properties.getLeadership().name().toLowerCase(Locale.ROOT));
+        }
         if (StringUtils.hasText(properties.getStore())) {
             return new StoreUrl(properties.getStore().trim(), "baton.store");
         }

@@ -11,8 +11,18 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  */
 @ConfigurationProperties("baton")
 public class BatonProperties {
-    /** Whether to enable baton's leader election. When false, @ConditionalOnLeader has no effect. */
+    /**
+     * Whether to enable baton's leader election. When false, there are no elections: every
+     * instance runs every @ConditionalOnLeader method, and LeaderContext.currentToken() is 0.
+     */
     private boolean enabled = true;
+
+    /**
+     * Who leads: "elect" (the default) campaigns on the store; "always" and "never" are for tests
+     * and local runs without Redis: each application context gets its own in-process store
+     * (memory://), on which it always leads (a real grant and token) or never campaigns.
+     */
+    private Leadership leadership = Leadership.ELECT;
 
     /**
      * Redis store: redis://[user:password@]host:port[/db], rediss:// for TLS, or a comma-separated
@@ -141,6 +151,24 @@ public class BatonProperties {
 
     public boolean isCampaign() {
         return campaign;
+    }
+
+    public Leadership getLeadership() {
+        return leadership;
+    }
+
+    public void setLeadership(Leadership leadership) {
+        this.leadership = leadership;
+    }
+
+    /** Values of {@code baton.leadership}. */
+    public enum Leadership {
+        /** Campaign on the configured store. */
+        ELECT,
+        /** Lead an in-process election of this application context alone (tests, local runs). */
+        ALWAYS,
+        /** Never lead: an in-process store on which this context does not campaign. */
+        NEVER
     }
 
     public void setCampaign(boolean campaign) {
