@@ -2,6 +2,7 @@ package dev.baton.spring.metrics;
 
 import dev.baton.ElectionClosedException;
 import dev.baton.LeaderElection;
+import dev.baton.RevokeReason;
 import dev.baton.spring.LeaderElections;
 import dev.baton.spring.LeaderOnlyInvocationSkippedEvent;
 import dev.baton.spring.LeadershipGrantedEvent;
@@ -41,10 +42,27 @@ public class BatonMetrics implements ApplicationListener<ApplicationEvent>, Smar
 
     @Override
     public void afterSingletonsInstantiated() {
-        elections.observe(e -> Gauge.builder("baton.leader", e, BatonMetrics::leading)
-            .tag("election", e.name())
-            .description("1 while this instance leads the election, else 0")
-            .register(registry));
+        elections.observe(e -> {
+            Gauge.builder("baton.leader", e, BatonMetrics::leading)
+                .tag("election", e.name())
+                .description("1 while this instance leads the election, else 0")
+                .register(registry);
+            // At 0 from the start: a dashboard or alert sees the series before the first event.
+            grants(e.name());
+            for (RevokeReason reason : RevokeReason.values()) {
+                revocations(e.name(), reason.id());
+            }
+        });
+    }
+
+    private Counter grants(String election) {
+        return Counter.builder("baton.grants").tag("election", election)
+            .description("Leadership grants to this instance").register(registry);
+    }
+
+    private Counter revocations(String election, String reason) {
+        return Counter.builder("baton.revocations").tag("election", election).tag("reason", reason)
+            .description("Ends of this instance's leadership, by reason").register(registry);
     }
 
     private static double leading(LeaderElection e) {
@@ -58,12 +76,9 @@ public class BatonMetrics implements ApplicationListener<ApplicationEvent>, Smar
     @Override
     public void onApplicationEvent(ApplicationEvent event) {
         if (event instanceof LeadershipGrantedEvent g) {
-            Counter.builder("baton.grants").tag("election", g.getElectionName())
-                .description("Leadership grants to this instance").register(registry).increment();
+            grants(g.getElectionName()).increment();
         } else if (event instanceof LeadershipRevokedEvent r) {
-            Counter.builder("baton.revocations").tag("election", r.getElectionName())
-                .tag("reason", r.getReason().id())
-                .description("Ends of this instance's leadership, by reason").register(registry).increment();
+            revocations(r.getElectionName(), r.getReason().id()).increment();
         } else if (event instanceof LeaderOnlyInvocationSkippedEvent s) {
             Counter.builder("baton.invocations.skipped").tag("election", s.getElectionName())
                 .tag("method", s.getMethod().getDeclaringClass().getSimpleName() + "." + s.getMethod().getName())

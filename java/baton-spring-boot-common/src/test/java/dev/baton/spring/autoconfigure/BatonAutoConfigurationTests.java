@@ -410,6 +410,23 @@ class BatonAutoConfigurationTests {
             });
     }
 
+    @Test
+    void countersExistAtStartupBeforeAnyEvent() {
+        withStore().withConfiguration(AutoConfigurations.of(BatonMetricsAutoConfiguration.class))
+            .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+            .withPropertyValues("baton.campaign=false")
+            .run(context -> {
+                assertThat(context).hasNotFailed();
+                MeterRegistry registry = context.getBean(MeterRegistry.class);
+                String name = context.getBean(LeaderElection.class).name();
+                assertThat(registry.get("baton.grants").tag("election", name).counter().count()).isZero();
+                for (String reason : new String[] {"resigned", "closed", "lease_lost", "lease_expired", "store_unreachable"}) {
+                    assertThat(registry.get("baton.revocations").tag("election", name).tag("reason", reason)
+                        .counter().count()).isZero();
+                }
+            });
+    }
+
     private ApplicationContextRunner withActuator() {
         return withStore().withConfiguration(AutoConfigurations.of(BatonActuatorAutoConfiguration.class))
             .withConfiguration(BootLine.health())
