@@ -73,6 +73,21 @@ class MisuseTest {
     }
 
     @Test
+    void aWrongPasswordOrAnAclRefusalIsAStoreAuthenticationException() throws Exception {
+        try (RedisServer locked = RedisServer.start("--requirepass", "right",
+                "--user", "limited", "on", ">pw", "~other:*", "+@all")) {
+            String base = "127.0.0.1:" + locked.port();
+            StoreAuthenticationException wrong = assertThrows(StoreAuthenticationException.class,
+                () -> LeaderElection.builder("redis://:wrong@" + base, LeaderElectionTest.unique()).build());
+            assertTrue(wrong.getMessage().contains("WRONGPASS"), wrong.getMessage());
+            // An ACL user without baton's keys: refused with NOPERM, as soon as it campaigns or reads.
+            StoreAuthenticationException acl = assertThrows(StoreAuthenticationException.class,
+                () -> LeaderElection.builder("redis://limited:pw@" + base, LeaderElectionTest.unique()).currentLeader());
+            assertTrue(acl.getMessage().toUpperCase(java.util.Locale.ROOT).contains("NOPERM"), acl.getMessage());
+        }
+    }
+
+    @Test
     void useAfterCloseRaisesElectionClosedAndCloseIsIdempotent() {
         LeaderElection e = LeaderElection.builder(redis.url(), LeaderElectionTest.unique()).build();
         String id = e.candidateId();

@@ -4,6 +4,7 @@ import dev.baton.ConfigurationException;
 import dev.baton.LeaderElection;
 import dev.baton.LeaderInfo;
 import dev.baton.NativeLoader;
+import dev.baton.StoreAuthenticationException;
 import dev.baton.StoreUnreachableException;
 import java.time.Duration;
 import java.util.List;
@@ -104,6 +105,8 @@ public class BatonElectionFactory {
             return builder.build();
         } catch (ConfigurationException e) {
             throw invalid(name, e);
+        } catch (StoreAuthenticationException e) {
+            throw refused(s, name, e);
         } catch (StoreUnreachableException e) {
             throw unreachable(s, name, e);
         }
@@ -211,6 +214,19 @@ public class BatonElectionFactory {
         String setting = m.split(" ", 2)[0].replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
         return new BatonStartupException("baton's settings for election '" + name + "' are invalid:\n  - "
             + property(setting, name) + ": " + m, "Fix the property listed above.", e);
+    }
+
+    private BatonStartupException refused(StoreUrl s, String name, StoreAuthenticationException e) {
+        String credentials = s.source().startsWith("spring.data.redis")
+            ? "spring.data.redis.username and spring.data.redis.password"
+            : s.source().equals("baton.store") ? "the user:password in baton.store"
+            : "the credentials of " + s.source() + " (spring.data.redis.username / spring.data.redis.password)";
+        return new BatonStartupException("baton's store " + s.redacted() + " (from " + s.source()
+            + ") refused baton's credentials or permissions for election '" + name + "': " + e.getMessage(),
+            "Set " + credentials + " to a Redis user that exists with that password. With Redis ACLs, that"
+                + " user needs baton's keys, channels and commands: ACL SETUSER <user> on ><password> resetkeys"
+                + " ~" + properties.getKeyPrefix() + "* resetchannels &" + properties.getKeyPrefix()
+                + "* plus the commands listed in baton's README (\"ACL\").", e);
     }
 
     private BatonStartupException unreachable(StoreUrl s, String name, StoreUnreachableException e) {

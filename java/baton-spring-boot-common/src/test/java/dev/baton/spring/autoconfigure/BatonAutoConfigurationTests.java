@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.baton.LeaderElection;
+import dev.baton.StoreAuthenticationException;
 import dev.baton.spring.BatonLifecycle;
 import dev.baton.spring.BootLine;
 import dev.baton.spring.ConditionalOnLeader;
@@ -158,6 +159,34 @@ class BatonAutoConfigurationTests {
                     await().atMost(Duration.ofSeconds(20)).until(e::isLeader);
                 });
         }
+    }
+
+    @Test
+    void aWrongPasswordFailsWithTheAuthenticationTypeNamingTheProperties() throws Exception {
+        try (RedisServer locked = RedisServer.start("--requirepass", "right")) {
+            runner.withPropertyValues("spring.application.name=" + app(), "spring.data.redis.host=127.0.0.1",
+                    "spring.data.redis.port=" + locked.port(), "spring.data.redis.password=wrong")
+                .run(context -> {
+                    String failure = startupFailure(context);
+                    assertThat(context.getStartupFailure()).hasRootCauseInstanceOf(StoreAuthenticationException.class);
+                    BatonStartupException startup = findCause(context.getStartupFailure(), BatonStartupException.class);
+                    FailureAnalysis analysis = new BatonFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis.getDescription()).contains("refused").contains("spring.data.redis.host/port");
+                    assertThat(analysis.getAction()).contains("spring.data.redis.username")
+                        .contains("spring.data.redis.password").contains("ACL");
+                    assertThat(failure).doesNotContain("wrong@");
+                    assertThat(startup).isNotNull();
+                });
+        }
+    }
+
+    private static <T extends Throwable> T findCause(Throwable t, Class<T> type) {
+        for (; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        return null;
     }
 
     @Test
