@@ -171,11 +171,15 @@ public class BatonLifecycle implements SmartLifecycle, SmartInitializingSingleto
         }
 
         @Override
-        public synchronized void granted(long token) {
-            granted = token;
-            if (running) {
-                announce(token);
+        public void granted(long token) {
+            synchronized (this) {
+                granted = token;
+                if (!running) {
+                    return; // start() announces it
+                }
+                startLifecycleBeans(token);
             }
+            announce(token);
         }
 
         @Override
@@ -197,14 +201,20 @@ public class BatonLifecycle implements SmartLifecycle, SmartInitializingSingleto
             publish(new LeadershipRevokedEvent(election, token, reason));
         }
 
-        synchronized void announcePending() {
-            if (granted != NONE && announced != granted && stillLeads(granted)) {
-                announce(granted);
+        void announcePending() {
+            long token;
+            synchronized (this) {
+                token = granted;
+                if (token == NONE || announced == token || !stillLeads(token)) {
+                    return;
+                }
+                startLifecycleBeans(token);
             }
+            announce(token);
         }
 
-        /** Caller holds the lock. */
-        private void announce(long token) {
+        /** Caller holds the lock: bean starts and stops stay ordered; listeners run outside it. */
+        private void startLifecycleBeans(long token) {
             announced = token;
             LOG.info("Leadership of '" + election.name() + "' granted (token " + token + ")");
             for (LeaderOnlyWork.LifecycleBean b : work.lifecycleBeans()) {
@@ -216,6 +226,10 @@ public class BatonLifecycle implements SmartLifecycle, SmartInitializingSingleto
                     }
                 }
             }
+        }
+
+        /** Outside the lock: a listener may wait for anything, including work that takes it. */
+        private void announce(long token) {
             publish(new LeadershipGrantedEvent(election, token));
         }
 
