@@ -2,7 +2,6 @@ package dev.baton.spring.autoconfigure;
 
 import dev.baton.LeaderElection;
 import java.util.Map;
-import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.support.AutowireCandidateQualifier;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
@@ -17,9 +16,13 @@ import org.springframework.core.type.AnnotationMetadata;
 /**
  * Registers a {@link LeaderElection} bean for each election under {@code baton.elections.<name>},
  * qualified by the election's name ({@code @Qualifier("nightly-report") LeaderElection}). The
- * default election has its own bean and is skipped here.
+ * default election has its own bean and is skipped here. Each is made by the
+ * {@code batonElectionFactory} bean: an application that replaces that factory gives its bean
+ * the same name.
  */
 class NamedElectionsRegistrar implements ImportBeanDefinitionRegistrar, EnvironmentAware {
+    /** The bean name of {@link BatonAutoConfiguration#batonElectionFactory}. */
+    static final String FACTORY_BEAN = "batonElectionFactory";
     private Environment environment;
 
     @Override
@@ -40,9 +43,11 @@ class NamedElectionsRegistrar implements ImportBeanDefinitionRegistrar, Environm
             if (name.equals(defaultName) || registry.containsBeanDefinition(beanName)) {
                 continue;
             }
-            BeanFactory beans = (BeanFactory) registry;
-            RootBeanDefinition definition = new RootBeanDefinition(LeaderElection.class,
-                () -> beans.getBean(BatonElectionFactory.class).create(name));
+            // A factory method, not an instance supplier: ahead-of-time processing can turn it into code.
+            RootBeanDefinition definition = new RootBeanDefinition(LeaderElection.class);
+            definition.setFactoryBeanName(FACTORY_BEAN);
+            definition.setFactoryMethodName("create");
+            definition.getConstructorArgumentValues().addIndexedArgumentValue(0, name);
             definition.addQualifier(new AutowireCandidateQualifier(Qualifier.class, name));
             definition.setDestroyMethodName("close");
             registry.registerBeanDefinition(beanName, definition);
