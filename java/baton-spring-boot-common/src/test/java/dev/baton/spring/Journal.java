@@ -80,8 +80,11 @@ final class Journal {
         return entries.size();
     }
 
+    /** Everything but the job's runs (those repeat), then the last entries. */
     private String tail() {
-        int from = Math.max(0, entries.size() - 30);
-        return entries.subList(from, entries.size()).toString();
+        List<Entry> notRuns = entries.stream().filter(e -> !e.what().equals("run")).toList();
+        int from = Math.max(0, entries.size() - 10);
+        return notRuns.subList(Math.max(0, notRuns.size() - 60), notRuns.size()) + "; last: "
+            + entries.subList(from, entries.size());
     }
 }
