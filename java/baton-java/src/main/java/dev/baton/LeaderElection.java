@@ -113,15 +113,17 @@ public final class LeaderElection implements AutoCloseable {
      * Whether this instance leads right now. Cheap enough for every loop iteration: no store round
      * trip, no allocation; true only before the lease deadline, evaluated at this call.
      *
-     * @return true while leading
-     * @throws ElectionClosedException after {@link #close()}
+     * @return true while leading; false after {@link #close()}, so that code asking while the
+     *     application shuts down gets an answer, not an exception
      */
     public boolean isLeader() {
         if (closed) {
-            throw closedException();
+            return false;
         }
         try {
             return Native.isLeader(handle);
+        } catch (ElectionClosedException closedMeanwhile) {
+            return false;
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -132,14 +134,17 @@ public final class LeaderElection implements AutoCloseable {
      * tokens of one election strictly increase across grants, so the resource can refuse writes
      * from a leader that was replaced.
      *
-     * @return the token, or empty when not leading
-     * @throws ElectionClosedException after {@link #close()}
+     * @return the token, or empty when not leading (also after {@link #close()})
      */
     public OptionalLong fencingToken() {
-        ensureOpen();
+        if (closed) {
+            return OptionalLong.empty();
+        }
         try {
             long token = Native.token(handle);
             return token < 0 ? OptionalLong.empty() : OptionalLong.of(token);
+        } catch (ElectionClosedException closedMeanwhile) {
+            return OptionalLong.empty();
         } finally {
             Reference.reachabilityFence(this);
         }

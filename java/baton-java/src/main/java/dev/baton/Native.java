@@ -68,7 +68,12 @@ final class Native {
                 }
                 return new ConfigurationException(message, list);
             case 1:
-                return new StoreUnreachableException(message);
+                return StoreAuthenticationException.isRefusal(message)
+                    ? new StoreAuthenticationException(message) : new StoreUnreachableException(message);
+            case 2:
+                // The core reports a refusal as a store error; Redis's error code types it.
+                return StoreAuthenticationException.isRefusal(message)
+                    ? new StoreAuthenticationException(message) : new BatonException(message);
             case 3:
                 return new ElectionClosedException(message);
             case 5:

@@ -47,7 +47,8 @@ public final class JniExercise {
         a.close();
         b.close();
         b.close();
-        expect(ElectionClosedException.class, a::isLeader);
+        check(!a.isLeader(), "a closed election does not lead");
+        expect(ElectionClosedException.class, a::resign);
         // Direct native calls with handles Java would never pass: errors, not crashes.
         expect(ElectionClosedException.class, () -> Native.isLeader(0));
         expect(ElectionClosedException.class, () -> Native.token(0));

@@ -73,13 +73,31 @@ class MisuseTest {
     }
 
     @Test
+    void aWrongPasswordOrAnAclRefusalIsAStoreAuthenticationException() throws Exception {
+        try (RedisServer locked = RedisServer.start("--requirepass", "right",
+                "--user", "limited", "on", ">pw", "~other:*", "+@all")) {
+            String base = "127.0.0.1:" + locked.port();
+            StoreAuthenticationException wrong = assertThrows(StoreAuthenticationException.class,
+                () -> LeaderElection.builder("redis://:wrong@" + base, LeaderElectionTest.unique()).build());
+            assertTrue(wrong.getMessage().contains("WRONGPASS"), wrong.getMessage());
+            // An ACL user without baton's keys: refused with NOPERM, as soon as it campaigns or reads.
+            StoreAuthenticationException acl = assertThrows(StoreAuthenticationException.class,
+                () -> LeaderElection.builder("redis://limited:pw@" + base, LeaderElectionTest.unique()).currentLeader());
+            assertTrue(acl.getMessage().toUpperCase(java.util.Locale.ROOT).contains("NOPERM"), acl.getMessage());
+        }
+    }
+
+    @Test
     void useAfterCloseRaisesElectionClosedAndCloseIsIdempotent() {
         LeaderElection e = LeaderElection.builder(redis.url(), LeaderElectionTest.unique()).build();
         String id = e.candidateId();
         e.close();
         assertTrue(e.isClosed());
         assertDoesNotThrow(e::close);
-        List<Executable> calls = List.of(e::isLeader, e::fencingToken, e::leader, e::resign,
+        // "Do I lead?" has an answer after close (a request handler asking during shutdown):
+        assertFalse(e.isLeader());
+        assertTrue(e.fencingToken().isEmpty());
+        List<Executable> calls = List.of(e::leader, e::resign,
             () -> e.addListener(new Recorder()));
         for (Executable call : calls) {
             assertThrowsNaming(ElectionClosedException.class, e.name(), call);
@@ -104,7 +122,7 @@ class MisuseTest {
                         while (true) {
                             e.isLeader();
                             e.fencingToken();
-                            e.leader();
+                            e.leader(); // throws once closed
                         }
                     } catch (ElectionClosedException expected) {
                         // The only way out.

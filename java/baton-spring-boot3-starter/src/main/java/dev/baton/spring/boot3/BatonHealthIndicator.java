@@ -1,0 +1,26 @@
+package dev.baton.spring.boot3;
+
+import dev.baton.spring.actuate.BatonHealth;
+import org.springframework.boot.actuate.health.AbstractHealthIndicator;
+import org.springframework.boot.actuate.health.Health;
+
+/** The {@code baton} health indicator on Spring Boot 3; see {@link BatonHealth}. */
+public class BatonHealthIndicator extends AbstractHealthIndicator {
+    private final BatonHealth check;
+
+    /**
+     * Creates the indicator.
+     *
+     * @param check the check
+     */
+    public BatonHealthIndicator(BatonHealth check) {
+        super("baton health check failed");
+        this.check = check;
+    }
+
+    @Override
+    protected void doHealthCheck(Health.Builder builder) {
+        BatonHealth.Result r = check.check();
+        (r.up() ? builder.up() : builder.down()).withDetails(r.details());
+    }
+}
