@@ -94,6 +94,9 @@ enum baton_result
   // An argument's value is out of range (for example a `struct_size` baton does not know);
   // the message names it and the fix.
   BATON_INVALID_ARGUMENT = 7013,
+  // The election was created before this process called fork(): it belongs to the parent.
+  // In the child it never leads; create a new election there.
+  BATON_FORKED = 7014,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

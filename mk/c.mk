@@ -37,6 +37,7 @@ install: c-lib
 # Tools beyond scripts/deps.sh's (command:package pairs), installed when missing.
 c-deps:
 	@BATON_EXTRA_DEPS="cc:gcc valgrind:valgrind python3:python3 pkg-config:pkg-config readelf:binutils $(BATON_EXTRA_DEPS)" scripts/deps.sh
+	@python3 -c 'import ensurepip' 2>/dev/null || BATON_EXTRA_DEPS="no-python3-venv:python3-venv" scripts/deps.sh
 
 # Builds target/release/libbaton.so; build.rs regenerates include/baton.h on the way.
 c-lib:
@@ -80,13 +81,13 @@ test-c-install:
 # Each example in docs/c-abi.md is extracted, built and run for two rounds of leadership.
 doc_example = awk '/^```$(1)$$/{on=1; next} /^```/{on=0} on' docs/c-abi.md
 
-# The wheel `make wheels` built for this host, installed into a fresh venv with pytest; the
-# tests import the installed package (and check that they do), then the docs' example runs.
+# This host's wheel (`make wheel-host`), installed into a fresh venv with pytest; the tests
+# import the installed package (and check that they do), then the docs' example runs.
 PY_VENV := $(C_OUT)/python-venv
-test-python: c-deps wheels
+test-python: c-deps wheel-host
 	rm -rf $(PY_VENV) && python3 -m venv $(PY_VENV)
 	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check \
-	  $(DIST)/python/*-manylinux_2_17_$(shell uname -m).*.whl pytest
+	  $(DIST)/python-host/*-manylinux_2_17_$(shell uname -m).*.whl pytest
 	cd bindings/python/tests && PYTHONDONTWRITEBYTECODE=1 \
 	  $(CURDIR)/$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider .
 	$(call doc_example,python) > $(C_OUT)/example.py

@@ -5,7 +5,8 @@
 #   python/     one wheel per platform (manylinux2014 / musllinux_1_2)
 #   goproxy/    the Go module baton.dev/go as a module proxy directory (GOPROXY=file://...)
 #   c/          `make install`'s tree: header, libbaton.so.N + symlinks, libbaton.a, baton.pc
-# `make test-dist` checks them as users would get them (part of `make test`).
+# `make test-dist` checks them as users would get them. It is not part of `make test` yet: the
+# four cross builds cost CI about 20 minutes (see docs/packaging.md); run it before a release.
 
 DIST := target/dist
 NATIVE_DIR := $(DIST)/native
@@ -13,7 +14,7 @@ GO_VERSION := v$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 # Every module of the Java reactor except the examples (and, in the dist profile, the BOM).
 DIST_MAVEN_EXCLUDE = $(shell sed -n 's|.*<module>\(examples/[^<]*\)</module>.*|!\1|p' $(JAVA_DIR)/pom.xml | paste -sd, -)
 
-.PHONY: dist dist-deps native-all wheels maven-dist go-dist c-dist test-native test-maven-fresh test-dist
+.PHONY: dist dist-deps native-all wheels wheel-host maven-dist go-dist c-dist test-native test-maven-fresh test-dist
 
 dist-deps:
 	@scripts/dist-deps.sh
@@ -56,4 +57,11 @@ test-maven-fresh: maven-dist
 
 test-dist: test-native test-maven-fresh
 
-TEST_TARGETS += test-dist
+# The wheel for this host only, from the library `make test` builds anyway: what test-python
+# installs (the release wheels come from `make wheels`, built against glibc 2.17).
+HOST_NATIVE := target/dist/native-host
+wheel-host: c-lib
+	rm -rf $(HOST_NATIVE) $(DIST)/python-host
+	mkdir -p $(HOST_NATIVE)/linux-$(shell uname -m)-gnu
+	cp target/release/libbaton.so $(HOST_NATIVE)/linux-$(shell uname -m)-gnu/
+	python3 scripts/build-wheel.py $(DIST)/python-host $(HOST_NATIVE)

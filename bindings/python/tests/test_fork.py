@@ -9,7 +9,6 @@ import select
 import time
 
 import baton
-from test_baton import redis_url  # noqa: F401  (the module's redis-server fixture)
 
 
 def _in_child(election, url):
@@ -27,7 +26,7 @@ def _in_child(election, url):
     return report
 
 
-def test_a_forked_child_never_believes_its_parents_leadership(redis_url):  # noqa: F811
+def test_a_forked_child_never_believes_its_parents_leadership(redis_url):
     parent = baton.Election(redis_url, "forked", ttl_ms=2000)
     token = parent.wait_for_leadership(10_000)
     r, w = os.pipe()
