@@ -169,3 +169,14 @@ fn a_grant_no_replica_acknowledged_is_never_reported() {
     assert!(lonely.wait_for_leadership(Duration::from_secs(2)).is_err());
     assert!(!lonely.is_leader());
 }
+
+/// TCP keepalive counts whole seconds: a sub-second connect_timeout must still connect.
+#[test]
+fn a_sub_second_connect_timeout_connects() {
+    let redis = RedisServer::start();
+    let e = Election::builder(redis.url(), "short")
+        .connect_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    e.wait_for_leadership(WAIT).unwrap();
+}

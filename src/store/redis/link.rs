@@ -152,7 +152,8 @@ impl Link {
 /// I/O error within about `timeout`, which makes the client reconnect by itself. A host whose
 /// kernel still answers (a stopped or stalled server) is caught by [`Link::stalled`] instead.
 pub(super) fn tcp_settings(timeout: Duration) -> TcpSettings {
-    let probe = (timeout / 3).max(Duration::from_millis(500));
+    // Keepalive counts whole seconds (a zero is EINVAL).
+    let probe = (timeout / 3).max(Duration::from_secs(1));
     let keepalive = socket2::TcpKeepalive::new()
         .with_time(probe)
         .with_interval(probe)
