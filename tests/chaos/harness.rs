@@ -240,6 +240,8 @@ struct Phase<'a> {
     readers: Vec<JoinHandle<()>>,
     faults: Vec<Fault>,
     epoch: u64,
+    /// The master the sentinels named after the last Sentinel fault.
+    sentinel_master: Option<u16>,
 }
 
 fn run_phase(
@@ -275,6 +277,18 @@ fn run_phase(
             let s = RedisSentinel::start();
             fast_sync(&s.master);
             fast_sync(&s.replica);
+            // The fixture's 500ms makes a loaded machine's slow master look dead: a failover
+            // nobody asked for, while clients of the old master still write there (split
+            // brain). 2s keeps failovers the harness's own.
+            for n in &s.sentinels {
+                n.cmd(&[
+                    "SENTINEL",
+                    "SET",
+                    "mymaster",
+                    "down-after-milliseconds",
+                    "2000",
+                ]);
+            }
             Store::Sentinel(s)
         }
         Which::Standalone => {
@@ -300,6 +314,7 @@ fn run_phase(
         resource_url: resource.url(),
         epoch: now_ns(),
         store,
+        sentinel_master: None,
     };
     for i in 0..cfg.candidates {
         let proxy = match &phase.store {
@@ -835,6 +850,13 @@ impl Phase<'_> {
                     unreachable!("sentinel faults run in the Sentinel phase")
                 };
                 let old = s.master_port();
+                if self.sentinel_master.is_some_and(|m| m != old) {
+                    say(&format!(
+                        "[{}] warning: the sentinels failed over on their own (master {} -> {old}); overlaps since may be a Sentinel split brain",
+                        self.name,
+                        self.sentinel_master.unwrap_or(0)
+                    ));
+                }
                 let (dead, alive) = if s.master.port() == old {
                     (&mut s.master, &mut s.replica)
                 } else {
@@ -902,6 +924,7 @@ impl Phase<'_> {
                     if hang { "stopped" } else { "killed" },
                     Duration::from_nanos(promoted - fault.start)
                 );
+                self.sentinel_master = Some(new);
             }
             Kind::MasterKill | Kind::MasterHang => {
                 let key = format!("baton:{{{}}}:lease", election_name(&self.name, 0));
