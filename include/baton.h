@@ -121,6 +121,10 @@ enum baton_event_kind
   // anybody leads; if so, `token` and `leader_pid` are the leader's. Call
   // `baton_election_leader` for the full record.
   BATON_EVENT_LEADER_CHANGED = 3,
+  // Someone asked this leader to hand over and the election defers it (the Rust option
+  // `resign_on_request(false)`): stop the leader-only work, then call
+  // `baton_election_resign`. `token` is the grant's.
+  BATON_EVENT_RESIGN_REQUESTED = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

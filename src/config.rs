@@ -64,6 +64,7 @@ pub(crate) struct Config {
     pub replicas: Option<Replicas>,
     pub connect_timeout: Duration,
     pub allow_eviction: bool,
+    pub resign_on_request: bool,
 }
 
 /// Builds an [`Election`](crate::Election); [`ElectionBuilder::build`] checks every rule at once.
@@ -92,6 +93,7 @@ pub struct ElectionBuilder {
     replicas: Option<(u32, Duration)>,
     connect_timeout: Duration,
     allow_eviction: bool,
+    resign_on_request: bool,
 }
 
 impl ElectionBuilder {
@@ -108,6 +110,7 @@ impl ElectionBuilder {
             replicas: None,
             connect_timeout: Duration::from_secs(5),
             allow_eviction: false,
+            resign_on_request: true,
         }
     }
 
@@ -172,6 +175,17 @@ impl ElectionBuilder {
     /// have no TTL). Default: false.
     pub fn allow_eviction(mut self, allow: bool) -> Self {
         self.allow_eviction = allow;
+        self
+    }
+
+    /// What this leader does when someone asks it to hand over
+    /// ([`ElectionBuilder::request_resign`], `baton resign`). `true`: it resigns at once,
+    /// through its normal release path. `false`: it keeps leading and sends
+    /// [`Event::ResignRequested`](crate::Event::ResignRequested); the application stops its
+    /// leader-only work and then calls [`Election::resign`](crate::Election::resign), so that
+    /// no work runs after the lease was given away. Default: true.
+    pub fn resign_on_request(mut self, immediately: bool) -> Self {
+        self.resign_on_request = immediately;
         self
     }
 
@@ -314,6 +328,7 @@ impl ElectionBuilder {
                     .map(|(count, timeout)| Replicas { count, timeout }),
                 connect_timeout: self.connect_timeout,
                 allow_eviction: self.allow_eviction,
+                resign_on_request: self.resign_on_request,
             }),
             _ => Err(ConfigError { problems }),
         }

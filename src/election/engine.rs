@@ -52,6 +52,8 @@ pub(crate) struct Ctx {
     pub campaign: bool,
     pub replicas: Option<Replicas>,
     pub watch: Option<Watch>,
+    /// Resign at once when asked to hand over; else report it and wait for `resign()`.
+    pub resign_on_request: bool,
 }
 
 struct Lead {
@@ -59,6 +61,10 @@ struct Lead {
     deadline: Instant,
     renew_at: Instant,
     failing: bool,
+    /// A resign request was reported to the application (once per grant).
+    asked: bool,
+    /// The store's connection drops when this grant was believed.
+    drops: u64,
 }
 
 /// What one request found.
@@ -254,6 +260,8 @@ impl Engine {
                         deadline,
                         renew_at: sent + ctx.timing.renew_interval,
                         failing: false,
+                        asked: false,
+                        drops: ctx.drops(),
                     });
                 }
                 Ok(Seen::Held(holder)) => {
@@ -277,6 +285,12 @@ impl Engine {
 
     async fn lead(&mut self, mut l: Lead) -> Next {
         loop {
+            // The connection dropped (a restarted or failed-over server): the lease may be
+            // gone with it, and a follower may win it the moment the store is back. Stop
+            // believing now; a fresh acquire proves it again under a new token.
+            if self.ctx.drops() != l.drops {
+                return self.ctx.step_down(RevokeReason::StoreUnreachable);
+            }
             if Instant::now() >= l.deadline {
                 let reason = if l.failing {
                     RevokeReason::StoreUnreachable
@@ -310,6 +324,17 @@ impl Engine {
             };
             let outcome = crate::mutant::lost_as_error(outcome);
             let ctx = &self.ctx;
+            let outcome = match outcome {
+                // The application stops its work first and then resigns itself.
+                Some(Ok(Renewal::ResignRequested)) if !ctx.resign_on_request => {
+                    if !std::mem::replace(&mut l.asked, true) {
+                        tracing::info!(election = %ctx.scope.name, "asked to hand over; waiting for resign()");
+                        ctx.shared.resign_requested(l.token);
+                    }
+                    Some(Ok(Renewal::Renewed))
+                }
+                other => other,
+            };
             match outcome {
                 Some(Ok(Renewal::Renewed)) => {
                     let (sent, sent_nanos) =
@@ -344,6 +369,12 @@ impl Engine {
 }
 
 impl Ctx {
+    fn drops(&self) -> u64 {
+        self.watch
+            .as_ref()
+            .map_or(0, |w| w.drops.load(std::sync::atomic::Ordering::Acquire))
+    }
+
     fn jitter(&self) -> Duration {
         let max = (self.timing.ttl / 100).min(Duration::from_millis(2));
         max.mul_f64(fastrand::f64())

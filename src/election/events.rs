@@ -73,6 +73,16 @@ pub enum Event {
     },
     /// The observed leader changed (this instance included); `None` while nobody is known to lead.
     LeaderChanged(Option<LeaderInfo>),
+    /// Someone asked this leader to hand over ([`ElectionBuilder::request_resign`], `baton
+    /// resign`), and the election was built with `resign_on_request(false)`: it still leads
+    /// under `token`; stop the leader-only work, then call
+    /// [`Election::resign`](crate::Election::resign). Sent once per grant.
+    ///
+    /// [`ElectionBuilder::request_resign`]: crate::ElectionBuilder::request_resign
+    ResignRequested {
+        /// The token of the grant that was asked to hand over.
+        token: u64,
+    },
 }
 
 /// Why [`Events::recv_timeout`] returned no event.

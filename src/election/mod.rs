@@ -139,6 +139,7 @@ impl Election {
                     campaign: config.campaign,
                     replicas: config.replicas,
                     watch,
+                    resign_on_request: config.resign_on_request,
                 },
                 commands: rx,
             };

@@ -134,6 +134,14 @@ impl Shared {
         }
     }
 
+    /// Tells the application that someone asked this leader (grant `token`) to hand over.
+    pub fn resign_requested(&self, token: u64) {
+        let mut inner = self.inner();
+        if inner.granted == Some(token) {
+            inner.emit(Event::ResignRequested { token });
+        }
+    }
+
     /// `close()`: belief ends now, on the caller's thread, before anything is sent; no grant
     /// is believed afterwards.
     pub fn close_now(&self) {

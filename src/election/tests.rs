@@ -56,6 +56,7 @@ async fn node(store: &Arc<MemoryStore>, id: &str, campaign: bool) -> Node {
             campaign,
             replicas: None,
             watch: store.watch(&scope()).await.ok(),
+            resign_on_request: true,
         },
         commands: rx,
     };
@@ -341,6 +342,7 @@ async fn a_tiny_retry_interval_does_not_spin_the_runtime_thread() {
             campaign: true,
             replicas: None,
             watch: None,
+            resign_on_request: true,
         },
         commands: rx,
     };

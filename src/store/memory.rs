@@ -206,6 +206,7 @@ impl Store for MemoryStore {
         list.push(notify.clone());
         Ok(Watch {
             notify,
+            drops: Arc::default(),
             _guard: Box::new(()),
         })
     }

@@ -76,6 +76,9 @@ pub(crate) enum StoreError {
 /// was re-established (the lease must be checked again).
 pub(crate) struct Watch {
     pub notify: Arc<Notify>,
+    /// How often the store's connection dropped (closed, reset, restarted server): a leader
+    /// that sees it change cannot know whether its lease survived, and stops believing.
+    pub drops: Arc<std::sync::atomic::AtomicU64>,
     /// Unsubscribes when dropped.
     pub _guard: Box<dyn Send + Sync>,
 }

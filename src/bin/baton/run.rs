@@ -151,6 +151,16 @@ pub fn run(args: RunArgs) -> ExitCode {
                 // Forward; the command decides how to stop, and its status becomes ours.
                 supervised.send(Ctl::Signal(sig));
             }
+            // Asked to hand over (`baton resign`): the command stops first, and the lease is
+            // released only once nothing of it is left (finish), never the other way round.
+            Ok(Msg::Event(Event::ResignRequested { .. })) if !revoked => {
+                eprintln!(
+                    "baton: asked to hand {name} over; stopping {} before releasing the lease",
+                    args.command[0]
+                );
+                revoked = true;
+                supervised.send(Ctl::Deadline(0));
+            }
             Ok(Msg::Event(Event::Revoked { reason, .. })) => {
                 eprintln!(
                     "baton: leadership of {name} lost ({reason}); stopping {}",

@@ -28,6 +28,10 @@ pub enum baton_event_kind {
     /// anybody leads; if so, `token` and `leader_pid` are the leader's. Call
     /// `baton_election_leader` for the full record.
     BATON_EVENT_LEADER_CHANGED = 3,
+    /// Someone asked this leader to hand over and the election defers it (the Rust option
+    /// `resign_on_request(false)`): stop the leader-only work, then call
+    /// `baton_election_resign`. `token` is the grant's.
+    BATON_EVENT_RESIGN_REQUESTED = 4,
 }
 
 /// Why leadership ended (`BATON_EVENT_REVOKED` only).
@@ -88,6 +92,7 @@ impl From<Event> for baton_event {
         };
         match event {
             Event::Granted { token } => plain(BATON_EVENT_GRANTED, token),
+            Event::ResignRequested { token } => plain(BATON_EVENT_RESIGN_REQUESTED, token),
             Event::Revoked { token, reason } => baton_event {
                 reason: match reason {
                     RevokeReason::Resigned => BATON_REVOKE_RESIGNED,

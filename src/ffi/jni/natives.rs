@@ -405,6 +405,9 @@ fn event_object<'l>(env: &mut Env<'l>, event: &Event) -> Result<JObject<'l>, Fai
             env.delete_local_ref(info);
             Ok(obj)
         }
+        // Only sent with resign_on_request(false), which the Java API does not offer (yet):
+        // read as "no event", as after a poll timeout.
+        Event::ResignRequested { .. } => Ok(JObject::null()),
     }
 }
 

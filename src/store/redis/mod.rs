@@ -5,6 +5,7 @@
 //! Keys of one election share the hash tag `{<election>}`, so each script runs on one node.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -54,6 +55,8 @@ type Watchers = Mutex<HashMap<String, Vec<Weak<Notify>>>>;
 pub(crate) struct RedisStore {
     link: Arc<Link>,
     watchers: Arc<Watchers>,
+    /// Connection drops seen (Disconnection pushes).
+    drops: Arc<AtomicU64>,
     acquire: Lua,
     renew: Lua,
     release: Lua,
@@ -75,10 +78,16 @@ impl RedisStore {
             Self::connect_direct(spec, push_tx, timeout).await?
         };
         let watchers: Arc<Watchers> = Arc::default();
-        tokio::spawn(dispatch_pushes(push_rx, Arc::downgrade(&watchers)));
+        let drops: Arc<AtomicU64> = Arc::default();
+        tokio::spawn(dispatch_pushes(
+            push_rx,
+            Arc::downgrade(&watchers),
+            drops.clone(),
+        ));
         Ok(RedisStore {
             link,
             watchers,
+            drops,
             acquire: Lua::new(crate::mutant::script(include_str!("acquire.lua"))),
             renew: Lua::new(include_str!("renew.lua")),
             release: Lua::new(crate::mutant::script(include_str!("release.lua"))),
@@ -369,6 +378,7 @@ impl Store for RedisStore {
         }
         Ok(Watch {
             notify,
+            drops: self.drops.clone(),
             _guard: Box::new(guard),
         })
     }
@@ -440,7 +450,11 @@ impl Drop for WatchGuard {
 
 /// Routes release messages to the watchers of their channel; after a disconnect, wakes every
 /// watcher so that leaders and followers check their lease at once.
-async fn dispatch_pushes(mut rx: mpsc::UnboundedReceiver<PushInfo>, watchers: Weak<Watchers>) {
+async fn dispatch_pushes(
+    mut rx: mpsc::UnboundedReceiver<PushInfo>,
+    watchers: Weak<Watchers>,
+    drops: Arc<AtomicU64>,
+) {
     while let Some(push) = rx.recv().await {
         let Some(watchers) = watchers.upgrade() else {
             return;
@@ -459,6 +473,7 @@ async fn dispatch_pushes(mut rx: mpsc::UnboundedReceiver<PushInfo>, watchers: We
                 }
             }
             PushKind::Disconnection => {
+                drops.fetch_add(1, std::sync::atomic::Ordering::Release);
                 w.values()
                     .flatten()
                     .filter_map(Weak::upgrade)
