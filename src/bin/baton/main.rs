@@ -44,8 +44,9 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct Target {
-    /// Redis URL: redis://[user:password@]host:port[/db], rediss:// for TLS, or a
-    /// comma-separated list of Redis Cluster seeds.
+    /// Store URL: redis://[user:password@]host:port[/db], rediss:// for TLS, a
+    /// comma-separated list of Redis Cluster seeds, or
+    /// zookeeper://[user:password@]host:port[,host:port...][/chroot].
     #[arg(long, env = "BATON_STORE", value_name = "URL")]
     store: String,
     /// Name of the election (the job): one leader per name.
