@@ -228,6 +228,25 @@ fn tokens_grow_across_an_ensemble_leader_change() {
     );
 }
 
+/// With `user:password@`, baton's nodes carry `CREATOR_ALL_ACL`: the same user works as
+/// usual, another user is refused with an error that says what to do.
+#[test]
+fn digest_credentials_protect_the_leases() {
+    if skip() {
+        return;
+    }
+    let zk = ZooKeeperServer::start();
+    let alice = format!("zookeeper://alice:s3cret@127.0.0.1:{}", zk.port());
+    suite::close_hands_over_with_a_larger_token(&alice, "acl");
+    let a = suite::election(&alice, "acl");
+    a.wait_for_leadership(WAIT).unwrap();
+    let bob = format!("zookeeper://bob:other@127.0.0.1:{}", zk.port());
+    let err = Election::builder(bob, "acl").current_leader().unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("same user"), "{msg}");
+    assert!(!msg.contains("s3cret") && !msg.contains("other@"), "{msg}");
+}
+
 /// A ttl the server will not grant as a session timeout is refused, never silently replaced
 /// by the server's value (the engine's deadline would no longer bound the lease).
 #[test]

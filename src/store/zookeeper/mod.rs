@@ -95,6 +95,9 @@ pub(crate) struct Inner {
     /// Creates in flight, by lease path: their node may not be in `grants` yet.
     creating: Arc<Mutex<HashMap<String, usize>>>,
     watchers: Arc<Watchers>,
+    /// Refusals by ttl in milliseconds: a server that would not grant a session timeout is
+    /// not asked again at every attempt.
+    refused: Mutex<HashMap<u64, String>>,
     /// Parent nodes known to exist.
     dirs: Mutex<HashSet<String>>,
 }
@@ -113,6 +116,7 @@ impl ZkStore {
             sessions: Default::default(),
             grants: Default::default(),
             creating: Default::default(),
+            refused: Default::default(),
             watchers: Arc::default(),
             dirs: Default::default(),
         };
@@ -153,6 +157,9 @@ impl Inner {
     /// The session whose timeout is `ttl`, opened on first use.
     async fn lease_session(&self, ttl: Duration) -> Result<Arc<Session>, StoreError> {
         let ms = ttl.as_millis() as u64;
+        if let Some(refusal) = lock(&self.refused).get(&ms) {
+            return Err(StoreError::Refused(refusal.clone()));
+        }
         let mut sessions = self.sessions.lock().await;
         if let Some(s) = sessions.get(&ms).filter(|s| !s.dead()) {
             return Ok(s.clone());
@@ -166,9 +173,11 @@ impl Inner {
             } else {
                 format!("its maxSessionTimeout is {granted}ms")
             };
-            return Err(StoreError::Refused(format!(
-                "ttl {ms}ms: the ZooKeeper server will not hold a session for that long ({limit}; by default tickTime x 2 to tickTime x 20); baton needs a session timeout equal to ttl, so set ttl within the server's limits or change minSessionTimeout/maxSessionTimeout in zoo.cfg"
-            )));
+            let refusal = format!(
+                "ttl {ms}ms: the ZooKeeper server will not grant that session timeout ({limit}; by default tickTime x 2 to tickTime x 20); baton needs a session timeout equal to ttl, so set ttl within the server's limits or change minSessionTimeout/maxSessionTimeout in zoo.cfg"
+            );
+            lock(&self.refused).insert(ms, refusal.clone());
+            return Err(StoreError::Refused(refusal));
         }
         sessions.insert(ms, s.clone());
         Ok(s)
