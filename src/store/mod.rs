@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 pub(crate) mod memory;
 pub(crate) mod redis;
+pub(crate) mod zookeeper;
 
 /// One election as a store sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -154,6 +155,8 @@ pub(crate) enum Kind {
     Redis,
     /// In-process, for tests and local runs: `memory://NAME`.
     Memory,
+    /// A ZooKeeper ensemble: `zookeeper://[user:password@]host:port[,host:port...][/chroot]`.
+    ZooKeeper,
 }
 
 /// Connects to the store that `spec` names (runs on the runtime thread).
@@ -164,6 +167,7 @@ pub(crate) async fn connect(
     Ok(match spec.kind {
         Kind::Redis => Arc::new(redis::RedisStore::connect(spec, timeout).await?),
         Kind::Memory => Arc::new(memory::MemoryStore::default()),
+        Kind::ZooKeeper => Arc::new(zookeeper::ZkStore::connect(spec, timeout).await?),
     })
 }
 
@@ -178,11 +182,11 @@ pub(crate) struct StoreSpec {
 }
 
 /// The URL forms baton accepts, for error messages.
-const SCHEMES: &str = "redis://[user:password@]host:port[/db], rediss:// for TLS, a comma-separated list of Redis Cluster seeds, redis+sentinel://host:port[,host:port...]/MASTER, or memory://NAME for tests";
+const SCHEMES: &str = "redis://[user:password@]host:port[/db], rediss:// for TLS, a comma-separated list of Redis Cluster seeds, redis+sentinel://host:port[,host:port...]/MASTER, zookeeper://[user:password@]host:port[,host:port...][/chroot], or memory://NAME for tests";
 
 impl StoreSpec {
     /// Parses a store URL: Redis (`redis://`, `rediss://`, `redis+sentinel://`, or a
-    /// comma-separated list of Cluster seeds) or `memory://NAME`.
+    /// comma-separated list of Cluster seeds), `zookeeper://` or `memory://NAME`.
     pub fn parse(url: &str) -> Result<StoreSpec, String> {
         let url = url.trim();
         if url.is_empty() {
@@ -195,6 +199,7 @@ impl StoreSpec {
         let kind = match scheme.as_str() {
             "memory" => Kind::Memory,
             "redis" | "rediss" | "redis+sentinel" => Kind::Redis,
+            "zookeeper" => Kind::ZooKeeper,
             "" => return Err(format!("{:?} names no scheme; use {SCHEMES}", redact(url))),
             _ => {
                 return Err(format!(
@@ -203,6 +208,14 @@ impl StoreSpec {
                 ))
             }
         };
+        if kind == Kind::ZooKeeper {
+            zookeeper::validate_url(url)?;
+            return Ok(StoreSpec {
+                url: url.to_string(),
+                seeds: vec![url.to_string()],
+                kind,
+            });
+        }
         if kind == Kind::Memory {
             memory::validate_url(url)?;
             return Ok(StoreSpec {
@@ -286,6 +299,9 @@ mod tests {
             Kind::Memory
         );
         assert!(StoreSpec::parse("memory://").is_err());
+        let zk = StoreSpec::parse("zookeeper://u:pw@a:1,b:2/x").unwrap();
+        assert_eq!((zk.kind, zk.seeds.len()), (Kind::ZooKeeper, 1));
+        assert_eq!(zk.redacted(), "zookeeper://u:***@a:1,b:2/x");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Real servers for baton's tests, benches and demo.
 //!
-//! Every server is a plain `redis-server` process on a free port of 127.0.0.1, in a private
+//! Every server is a plain `redis-server` (or ZooKeeper) process on a free port of 127.0.0.1, in a private
 //! temporary directory. It is stopped when its handle drops (also while a failing test
 //! unwinds), and it dies with the process that started it (Linux parent-death signal), so a
 //! killed test run leaves nothing behind.
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 mod clock;
 pub use clock::StoreClock;
+pub mod zookeeper;
+pub use zookeeper::{ZooKeeperEnsemble, ZooKeeperServer};
 
 /// How long a server may take to accept connections before the fixture gives up.
 const START_TIMEOUT: Duration = Duration::from_secs(20);

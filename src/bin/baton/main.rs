@@ -73,9 +73,10 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct StoreArgs {
-    /// Redis URL: redis://[user:password@]host:port[/db], rediss:// for TLS, a
-    /// comma-separated list of Redis Cluster seeds, or
-    /// redis+sentinel://host:port[,host:port...]/MASTER_NAME.
+    /// Store URL: redis://[user:password@]host:port[/db], rediss:// for TLS, a
+    /// comma-separated list of Redis Cluster seeds,
+    /// redis+sentinel://host:port[,host:port...]/MASTER_NAME, or
+    /// zookeeper://[user:password@]host:port[,host:port...][/chroot].
     #[arg(long, env = "BATON_STORE", value_name = "URL")]
     store: String,
     /// Prefix of baton's keys and channels in the store.

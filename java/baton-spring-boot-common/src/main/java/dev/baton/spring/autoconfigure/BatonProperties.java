@@ -25,8 +25,9 @@ public class BatonProperties {
     private Leadership leadership = Leadership.ELECT;
 
     /**
-     * Redis store: redis://[user:password@]host:port[/db], rediss:// for TLS, or a comma-separated
-     * list of Redis Cluster seed URLs. Defaults to the Redis that spring.data.redis.* configures.
+     * Store URL: redis://[user:password@]host:port[/db], rediss:// for TLS, a comma-separated
+     * list of Redis Cluster seed URLs, or zookeeper://[user:password@]host:port[,host:port...][/chroot].
+     * Defaults to the Redis that spring.data.redis.* configures.
      */
     private String store;
 
