@@ -262,3 +262,28 @@ fn what_an_exited_command_left_behind_dies_before_the_lease_is_released() {
     pids.extend(recorded(&dir, second));
     assert_no_overlap(&dir, &pids);
 }
+
+/// `baton resign` asks the leader to hand over: its command (which ignores SIGTERM and left a
+/// background process) is gone before the lease is released and the next command starts.
+#[test]
+fn a_resign_request_stops_the_command_before_the_lease_is_released() {
+    let redis = RedisServer::start();
+    let dir = scratch("resign");
+    let old = Baton::start(&redis.url(), "2s", "300ms", &dir, "ignore-term");
+    let first = old
+        .started
+        .recv_timeout(WAIT)
+        .expect("the first command starts");
+    let next = Baton::start(&redis.url(), "2s", "300ms", &dir, "run");
+    let asked = Command::new(baton())
+        .args(["resign", "--store", &redis.url(), "--election", "job"])
+        .status()
+        .unwrap();
+    assert!(asked.success(), "baton resign: {asked}");
+    let second = next
+        .started
+        .recv_timeout(WAIT)
+        .expect("the other candidate takes over");
+    assert!(second > first);
+    assert_no_overlap(&dir, &recorded(&dir, first));
+}

@@ -293,3 +293,54 @@ fn candidate_ids_carry_a_64_bit_nonce() {
     assert_eq!(nonce.len(), 16, "{}", e.candidate_id());
     assert!(u64::from_str_radix(nonce, 16).is_ok());
 }
+
+/// A leader whose connection drops (the server died or restarted, maybe without its data)
+/// stops believing at once, not at its deadline: a follower may win the lease the moment the
+/// server is back.
+#[test]
+fn a_dropped_connection_ends_belief_at_once() {
+    let mut redis = RedisServer::start();
+    let ttl = Duration::from_secs(6);
+    let a = election(&redis.url(), "dropped", ttl);
+    let first = a.wait_for_leadership(WAIT).unwrap();
+    let events = a.events();
+    redis.kill();
+    let (token, reason) =
+        revoked_within(&events, ttl / 3).expect("belief ends with the connection");
+    assert_eq!((token, reason), (first, RevokeReason::StoreUnreachable));
+    assert!(!a.is_leader());
+    redis.restart();
+    assert!(granted_within(&events, 3 * ttl).expect("leads again") > first);
+}
+
+/// With `resign_on_request(false)`, a resign request is reported and the leader keeps its lease
+/// until the application resigns, so that its work stops before anyone else can start.
+#[test]
+fn a_deferred_resign_request_is_reported_and_waits_for_resign() {
+    let redis = RedisServer::start();
+    let ttl = Duration::from_millis(900);
+    let a = Election::builder(redis.url(), "deferred")
+        .ttl(ttl)
+        .resign_on_request(false)
+        .build()
+        .unwrap();
+    let token = a.wait_for_leadership(WAIT).unwrap();
+    let b = election(&redis.url(), "deferred", ttl);
+    let (a_events, b_events) = (a.events(), b.events());
+    Election::builder(redis.url(), "deferred")
+        .request_resign()
+        .unwrap()
+        .expect("the leader was asked");
+    let asked = loop {
+        match a_events.recv_timeout(WAIT).expect("an event") {
+            Event::ResignRequested { token } => break token,
+            _ => continue,
+        }
+    };
+    assert_eq!(asked, token);
+    // Still leading, across renewals, until it resigns itself.
+    assert_eq!(revoked_within(&a_events, 2 * ttl), None);
+    assert!(a.is_leader() && !b.is_leader());
+    a.resign().unwrap();
+    assert!(granted_within(&b_events, WAIT).expect("b takes over") > token);
+}

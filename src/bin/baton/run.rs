@@ -56,7 +56,14 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     // Orphans of CMD come back to baton if the watchdog itself is killed (see `finish`).
     crate::tree::become_subreaper();
-    let election = match args.store.builder(&args.election).ttl(args.ttl).build() {
+    // A resign request stops CMD first; the lease goes only once nothing of CMD is left.
+    let election = match args
+        .store
+        .builder(&args.election)
+        .ttl(args.ttl)
+        .resign_on_request(false)
+        .build()
+    {
         Ok(e) => e,
         Err(e) => return crate::fail(&e),
     };

@@ -101,8 +101,7 @@ impl Link {
         // In a Cluster, other nodes' answers say nothing about the one that went silent: the
         // slot map is refreshed from the seeds on every stall (one at a time).
         let answered = !self.is_cluster() && self.last_answer.load(Ordering::Relaxed) >= sent;
-        if answered || self.replacing.swap(true, Ordering::AcqRel)
-        {
+        if answered || self.replacing.swap(true, Ordering::AcqRel) {
             return;
         }
         let link = self.clone();

@@ -443,6 +443,8 @@ impl Store for ZkStore {
             watcher,
         ));
         Ok(Watch {
+            // A disconnect already ends belief through renew (the session's state).
+            drops: Arc::default(),
             notify,
             _guard: Box::new(AbortOnDrop(task)),
         })
