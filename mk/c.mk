@@ -53,17 +53,17 @@ c-header-fresh: c-lib
 	    exit 1; }; \
 	else echo "note: include/baton.h is not in git yet; commit it so that staleness is caught" >&2; fi
 
-test-c: c-deps c-lib c-header-fresh
+test-c: c-deps c-lib c-header-fresh test-c-install
 	@mkdir -p $(C_OUT)
 	cc $(C_FLAGS) -pedantic -fsyntax-only -x c -std=c99 include/baton.h
 	c++ -Wall -Wextra -Werror -Iinclude -fsyntax-only -x c++ include/baton.h
 	cc $(C_FLAGS) tests/c/test_baton.c -o $(C_OUT)/test_baton $(C_LINK)
 	tests/c/with-redis.sh $(VALGRIND) $(C_OUT)/test_baton
-	$(MAKE) --no-print-directory test-c-install
 
 # The docs' example built as a user would: from `make install`'s output, through pkg-config,
 # linked to libbaton.so.N (found by its SONAME, no rpath) and, separately, to libbaton.a.
-test-c-install:
+test-c-install: c-deps c-lib
+	@mkdir -p $(C_OUT)
 	rm -rf $(C_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(C_PREFIX) >/dev/null
 	test "$$(readelf -d $(C_PREFIX)/lib/libbaton.so | sed -n 's/.*soname: \[\(.*\)\]/\1/p')" = libbaton.so.$(C_SOVERSION)
 	test "$$(readlink $(C_PREFIX)/lib/libbaton.so)" = libbaton.so.$(C_SOVERSION)
