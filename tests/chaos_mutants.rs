@@ -76,7 +76,10 @@ const SCENARIOS: &[Scenario] = &[
         seconds: 8,
         seed: 2,
         expect: "beyond the data-loss bound",
-        default: true,
+        // Not caught any more by this scenario: a leader now stops believing when its
+        // connection drops, before any renewal could report the lost lease. It needs a fault
+        // that deletes the lease without a restart (issue 9, open).
+        default: false,
     },
     // A cut leader closes; its release, held by the cut, arrives after a follower took the
     // expired lease, and deletes it. The release's notification makes the holder renew at
