@@ -286,6 +286,7 @@ pub(crate) fn read_leader(config: Config) -> Result<Option<LeaderInfo>, Error> {
         config,
         |store, scope| async move { store.read(&scope).await },
     )
+    .map(|holder| holder.map(|h| info(&h)))
 }
 
 /// Asks the leader, wherever it runs, to hand over; returns who was asked.
@@ -293,13 +294,21 @@ pub(crate) fn request_resign(config: Config) -> Result<Option<LeaderInfo>, Error
     one_shot(config, |store, scope| async move {
         store.request_resign(&scope).await
     })
+    .map(|holder| holder.map(|h| info(&h)))
 }
 
-/// One store request outside any election, bounded by `connect_timeout`.
-fn one_shot<F, Fut>(config: Config, op: F) -> Result<Option<LeaderInfo>, Error>
+/// A holder as the store reported it, with the lease time left at that moment.
+pub(crate) fn info(h: &crate::store::Holder) -> LeaderInfo {
+    shared::info(h, h.remaining.unwrap_or_default())
+}
+
+/// One store request outside any election, bounded by `connect_timeout`; a request that got
+/// no answer in time reports the connection as stalled, as the engine does.
+pub(crate) fn one_shot<T, F, Fut>(config: Config, op: F) -> Result<T, Error>
 where
+    T: Send + 'static,
     F: FnOnce(Arc<dyn crate::store::Store>, Scope) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<Option<crate::store::Holder>, StoreError>> + Send,
+    Fut: std::future::Future<Output = Result<T, StoreError>> + Send,
 {
     let scope = Scope {
         prefix: config.prefix,
@@ -315,7 +324,7 @@ where
             store.stalled(sent);
         }
         match outcome {
-            Ok(Ok(holder)) => Ok(holder.map(|h| shared::info(&h, h.remaining.unwrap_or_default()))),
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(StoreError::Refused(m))) => Err(Error::Store(m)),
             Ok(Err(StoreError::Unreachable(detail))) => {
                 Err(Error::StoreUnreachable { url, detail })
