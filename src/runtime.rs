@@ -31,6 +31,11 @@ thread_local! {
 /// release timeout, plus a little slack for the reply.
 pub const SHUTDOWN_BOUND: Duration = Duration::from_millis(2_500);
 
+/// The runtime's slot, locked across a `fork()` (see `fork.rs`).
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(RUNTIME.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
 fn get() -> Result<Arc<Runtime>, Error> {
     let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(rt) = slot.as_ref() {

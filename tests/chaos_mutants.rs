@@ -53,6 +53,7 @@ const SCENARIOS: &[Scenario] = &[
         expect: "two leaders",
         default: true,
     },
+    // The paused leader believes until a renewal after SIGCONT reports the lease lost.
     Scenario {
         mutant: "leader-ignores-clock",
         kind: Kind::PauseLeader,
@@ -69,17 +70,15 @@ const SCENARIOS: &[Scenario] = &[
         expect: "token not larger",
         default: true,
     },
-    // The store forgot the lease; the old leader keeps believing until its deadline.
+    // The store forgot the lease without dropping a connection; the old leader keeps
+    // believing until its deadline instead of stopping at its next renewal.
     Scenario {
         mutant: "lease-lost-transient",
-        kind: Kind::RestartLost,
+        kind: Kind::StoreFlush,
         seconds: 8,
         seed: 2,
         expect: "beyond the data-loss bound",
-        // Not caught any more by this scenario: a leader now stops believing when its
-        // connection drops, before any renewal could report the lost lease. It needs a fault
-        // that deletes the lease without a restart (issue 9, open).
-        default: false,
+        default: true,
     },
     // A cut leader closes; its release, held by the cut, arrives after a follower took the
     // expired lease, and deletes it. The release's notification makes the holder renew at

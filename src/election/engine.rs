@@ -257,7 +257,7 @@ impl Engine {
                     tracing::info!(election = %ctx.scope.name, token, "granted leadership");
                     return Next::Lead(Lead {
                         token,
-                        deadline,
+                        deadline: crate::mutant::engine_deadline(deadline),
                         renew_at: sent + ctx.timing.renew_interval,
                         failing: false,
                         asked: false,
@@ -340,7 +340,7 @@ impl Engine {
                     let (sent, sent_nanos) =
                         crate::mutant::from_response("deadline-from-response", sent, sent_nanos);
                     let span = ctx.timing.lease_span();
-                    l.deadline = sent + span;
+                    l.deadline = crate::mutant::engine_deadline(sent + span);
                     l.renew_at = sent + ctx.timing.renew_interval;
                     l.failing = false;
                     let deadline_nanos = sent_nanos.saturating_add(span.as_nanos() as u64);

@@ -3,3 +3,8 @@
 
 pub mod c;
 pub mod jni;
+
+/// The C ABI's process-wide locks, taken across a `fork()` (see `fork.rs`).
+pub(crate) fn hold_for_fork() -> Vec<Box<dyn std::any::Any>> {
+    c::hold_for_fork()
+}

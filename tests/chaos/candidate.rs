@@ -49,6 +49,13 @@ pub fn election_name(phase: &str, i: usize) -> String {
 /// Runs the candidate (and never returns) if this process was started as one.
 pub fn run_if_requested() {
     if let Ok(json) = std::env::var(ENV) {
+        // `BATON_CHAOS_LOG=baton=debug`: the candidates' own logs, on stderr.
+        if let Ok(filter) = std::env::var("BATON_CHAOS_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
         match serde_json::from_str::<CandidateConfig>(&json) {
             Ok(cfg) => run(cfg),
             Err(e) => {

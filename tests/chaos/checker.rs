@@ -148,7 +148,6 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
 
     // Two processes' sure beliefs must not overlap; after a fault that lost the lease's
     // data, not for longer than the data-loss bound.
-    let loss_bound = cfg.loss_overlap_bound().as_nanos() as u64;
     let mut sure: Vec<(u64, u64, &Grant)> = grants
         .iter()
         .filter_map(|g| g.sure().map(|(a, b)| (a, b, *g)))
@@ -178,6 +177,7 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             } else {
                 s.overlaps_safe += 1;
             }
+            let loss_bound = loss.map_or(0, |f| cfg.overlap_bound(f.kind).as_nanos() as u64);
             if loss.is_none() || dur > loss_bound {
                 s.violations.push(format!(
                     "{name}: two leaders for {} at {} ({}{}): {} and {}",
@@ -476,9 +476,10 @@ impl Summary {
         );
         let _ = writeln!(
             o,
-            "  bounds: data-loss overlap {} (retry + 2 rtt + tick, rtt {:?}); takeover expiry + {}; handover {}; gap ttl + {:?}",
+            "  bounds: data-loss overlap {} (retry + 2 rtt + tick, rtt {:?}; after store-flush {}: that + sched); takeover expiry + {}; handover {}; gap ttl + {:?}",
             fmt_ns(cfg.loss_overlap_bound().as_nanos() as u64),
             cfg.rtt,
+            fmt_ns(cfg.flush_overlap_bound().as_nanos() as u64),
             fmt_ns(cfg.takeover_bound().as_nanos() as u64),
             fmt_ns(cfg.handover_bound().as_nanos() as u64),
             cfg.gap_bound

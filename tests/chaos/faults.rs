@@ -16,6 +16,10 @@ pub enum Kind {
     RestartLost,
     /// SIGSTOP of the store for 300ms-2.5s: every connection hangs, no RST.
     StorePause,
+    /// `FLUSHALL` on the store (an operator's mistake, a failover to a replica that missed the
+    /// writes behind a proxy): every lease and counter is gone, no connection drops, and a
+    /// notification on every election's channel wakes leaders and followers at once.
+    StoreFlush,
     /// One candidate's link stalls for ttl + 200-1500ms (bytes kept, delivered on healing).
     LinkCut,
     /// One candidate's connections are closed, and new ones refused, for 100-2000ms.
@@ -52,13 +56,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const STANDALONE: [Kind; 15] = [
+    pub const STANDALONE: [Kind; 16] = [
         Kind::KillLeader,
         Kind::PauseLeader,
         Kind::Redeploy,
         Kind::RestartPersisted,
         Kind::RestartLost,
         Kind::StorePause,
+        Kind::StoreFlush,
         Kind::LinkCut,
         Kind::LinkReset,
         Kind::LinkSlow,
@@ -83,13 +88,14 @@ impl Kind {
         Kind::PauseLeader,
         Kind::Redeploy,
     ];
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 20] = [
         Kind::KillLeader,
         Kind::PauseLeader,
         Kind::Redeploy,
         Kind::RestartPersisted,
         Kind::RestartLost,
         Kind::StorePause,
+        Kind::StoreFlush,
         Kind::LinkCut,
         Kind::LinkReset,
         Kind::LinkSlow,
@@ -113,6 +119,7 @@ impl Kind {
             Kind::RestartPersisted => "restart-persisted",
             Kind::RestartLost => "restart-lost",
             Kind::StorePause => "store-pause",
+            Kind::StoreFlush => "store-flush",
             Kind::LinkCut => "link-cut",
             Kind::LinkReset => "link-reset",
             Kind::LinkSlow => "link-slow",
@@ -141,6 +148,7 @@ impl Kind {
         matches!(
             self,
             Kind::RestartLost
+                | Kind::StoreFlush
                 | Kind::MasterKill
                 | Kind::MasterHang
                 | Kind::SentinelFailover

@@ -135,6 +135,22 @@ impl Config {
         self.retry + 2 * self.rtt + self.tick
     }
 
+    /// The same after a flush, which drops no connection: the old leader learns of it at the
+    /// renewal its notification triggers, on a runtime thread busy with every election's
+    /// wake-up at once (`sched`).
+    pub fn flush_overlap_bound(&self) -> Duration {
+        self.loss_overlap_bound() + self.sched
+    }
+
+    /// The data-loss overlap bound after a fault of `kind`.
+    pub fn overlap_bound(&self, kind: Kind) -> Duration {
+        if kind == Kind::StoreFlush {
+            self.flush_overlap_bound()
+        } else {
+            self.loss_overlap_bound()
+        }
+    }
+
     /// The latest a follower's grant may land after a dead leader's lease expired: its
     /// jitter (ttl/100, at most 2ms), the store's millisecond rounding, two round trips,
     /// a sample and the scheduling allowance.
@@ -716,6 +732,20 @@ impl Phase<'_> {
                 wait_replica_up(&self.store);
                 fault.replica_back = Some(now_ns());
                 fault.detail = format!("down for {down:?}");
+            }
+            Kind::StoreFlush => {
+                let server = self.single();
+                server.cmd(&["FLUSHALL"]);
+                // Wake every candidate, as a release or a reconnect would: followers take the
+                // vacant lease at once, and the leader must learn of the loss just as fast.
+                for el in 0..self.cfg.elections {
+                    let channel = format!("baton:{{{}}}:released", election_name(&self.name, el));
+                    server.cmd(&["PUBLISH", &channel, "flushed"]);
+                }
+                fault.store_back = Some(now_ns());
+                // Let the effect land before the next fault.
+                thread::sleep(ttl);
+                fault.detail = "FLUSHALL, then a notification on every election's channel".into();
             }
             Kind::StorePause => {
                 let stop = ms(rng, 300, 2500);

@@ -329,6 +329,9 @@ impl Slot {
 pub(crate) struct CallbackThread {
     slot: Arc<Slot>,
     thread: JoinHandle<()>,
+    /// The fork generation it runs in: in a forked child the thread does not exist, and
+    /// nothing may wait for it (its slot may say a callback is running, for good).
+    generation: u64,
 }
 
 /// Sets the function baton calls with each event of `e`, on a thread of its own, and the
@@ -364,6 +367,12 @@ pub extern "C" fn baton_election_set_callback(
             }
             return Ok(());
         };
+        if crate::fork::inherited(running.generation) {
+            return Err(Failure::new(
+                baton_result::BATON_FORKED,
+                "this election was created before fork(): its callback thread is the parent's; create a new election in the child",
+            ));
+        }
         let slot = running.slot.clone();
         let on_callback_thread = running.thread.thread().id() == std::thread::current().id();
         // Wait without holding the election's lock, which the running callback may need.
@@ -392,7 +401,11 @@ fn start(state: &ElectionState, callback: Option<Callback>) -> Result<CallbackTh
                 format!("could not start the callback thread: {err}"),
             )
         })?;
-    Ok(CallbackThread { slot, thread })
+    Ok(CallbackThread {
+        slot,
+        thread,
+        generation: crate::fork::generation(),
+    })
 }
 
 /// After the election was closed: waits until its callback thread delivered the last events
@@ -403,8 +416,14 @@ pub(crate) fn stop_callback(state: &ElectionState) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    if let Some(CallbackThread { thread, .. }) = thread {
-        if thread.thread().id() != std::thread::current().id() {
+    if let Some(CallbackThread {
+        thread, generation, ..
+    }) = thread
+    {
+        if crate::fork::inherited(generation) {
+            // Joining a thread of the parent would block for good.
+            std::mem::forget(thread);
+        } else if thread.thread().id() != std::thread::current().id() {
             let _ = thread.join();
         }
     }

@@ -73,6 +73,14 @@ impl<T> Registry<T> {
         }
     }
 
+    /// The registry, locked across a `fork()` (see `fork.rs`).
+    pub fn hold_for_fork(&'static self) -> Box<dyn std::any::Any>
+    where
+        T: 'static,
+    {
+        Box::new(self.live.write().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// Unregisters a handle, returning its value if it was live.
     pub fn remove<H>(&self, handle: *const H) -> Option<Arc<T>> {
         let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);

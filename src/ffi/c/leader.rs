@@ -43,6 +43,10 @@ pub struct baton_leader {
 /// "definitely lost", instead of looking reachable from this set.
 static LIVE: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
 
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(LIVE.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
 fn key(leader: *const baton_leader) -> usize {
     !(leader as usize)
 }

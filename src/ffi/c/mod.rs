@@ -34,3 +34,12 @@ mod handle;
 pub mod leader;
 mod panic;
 pub mod process;
+
+/// The process-wide locks of the C ABI, taken across a `fork()` in this order.
+pub(crate) fn hold_for_fork() -> Vec<Box<dyn std::any::Any>> {
+    vec![
+        config::CONFIGS.hold_for_fork(),
+        election::ELECTIONS.hold_for_fork(),
+        leader::hold_for_fork(),
+    ]
+}

@@ -4,20 +4,21 @@
 //! and the client libraries treat a response timeout as a retry on the same socket. The engine
 //! reports each request that got no answer in time ([`Link::stalled`]); when nothing at all
 //! came back on the connection since that request was sent, the connection is replaced: a new
-//! socket, the Sentinel master asked again, or a fresh Cluster slot map from the seeds.
+//! socket, the Sentinel master asked again, or a Cluster connection from the nodes that answer
+//! (`cluster.rs`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::io::tcp::TcpSettings;
 use redis::PushInfo;
 use tokio::sync::mpsc;
 
 use super::classify;
+use super::cluster::ClusterOrigin;
 use super::sentinel::Sentinel;
 use crate::clock;
 use crate::store::StoreError;
@@ -33,7 +34,7 @@ pub(super) enum Live {
 pub(super) enum Origin {
     Single(Box<redis::Client>),
     Sentinel(Arc<Sentinel>),
-    Cluster(Box<ClusterClient>),
+    Cluster(Box<ClusterOrigin>),
 }
 
 pub(super) struct Link {
@@ -136,8 +137,8 @@ impl Link {
                 }
                 Live::Single(manager)
             }
-            Origin::Cluster(client) => {
-                let mut conn = client.get_async_connection().await.map_err(classify)?;
+            Origin::Cluster(cluster) => {
+                let mut conn = cluster.reconnect().await?;
                 for channel in &channels {
                     conn.ssubscribe(channel).await.map_err(classify)?;
                 }

@@ -40,12 +40,14 @@ pub(crate) fn validate_url(url: &str) -> Result<(), String> {
     })
 }
 
+mod cluster;
 mod link;
 mod list;
 mod script;
 mod sentinel;
 pub(crate) use sentinel::SCHEME as SENTINEL_SCHEME;
 
+use cluster::ClusterOrigin;
 use link::{Link, Live, Origin};
 use script::Lua;
 
@@ -138,19 +140,10 @@ impl RedisStore {
                 ));
             }
         }
-        let client = redis::cluster::ClusterClientBuilder::new(infos)
-            .use_protocol(ProtocolVersion::RESP3)
-            .push_sender(push_tx.clone())
-            .connection_timeout(timeout)
-            .response_timeout(timeout)
-            .tcp_settings(link::tcp_settings(timeout))
-            .retries(2)
-            .build()
-            .map_err(classify)?;
-        let conn = client.get_async_connection().await.map_err(classify)?;
-        let live = Some(Live::Cluster(conn));
+        let cluster = ClusterOrigin::new(infos, push_tx.clone(), timeout);
+        let live = Some(Live::Cluster(cluster.connect().await?));
         Ok(Link::new(
-            Origin::Cluster(Box::new(client)),
+            Origin::Cluster(Box::new(cluster)),
             live,
             push_tx,
             timeout,
