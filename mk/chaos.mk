@@ -17,6 +17,4 @@ chaos: deps
 test-chaos-mutants: deps
 	$(CARGO) test --release --features mutants --test chaos_mutants
 
-# Not in `make test` for now: on this shared 2-core machine `leader-ignores-clock` was caught
-# in one run and missed in the next (the paused leader's first sample races the engine's
-# step-down); flaky CI would hide real failures. Issue 9 (open) brings it back.
+TEST_TARGETS += test-chaos-mutants
