@@ -89,11 +89,7 @@ test-python: c-deps wheel-host
 	$(PY_VENV)/bin/pip install --quiet --disable-pip-version-check \
 	  $(DIST)/python-host/*-manylinux_2_17_$(shell uname -m).*.whl pytest
 	cd bindings/python/tests && PYTHONDONTWRITEBYTECODE=1 \
-	  $(CURDIR)/$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider --ignore=test_fork.py .
-	# fork() in a process of its own: a lock another baton thread holds at the fork (a callback
-	# thread of an earlier test's election) is not fork-safe yet (issue 9).
-	cd bindings/python/tests && PYTHONDONTWRITEBYTECODE=1 \
-	  $(CURDIR)/$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_fork.py
+	  $(CURDIR)/$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider .
 	$(call doc_example,python) > $(C_OUT)/example.py
 	tests/c/with-redis.sh sh -c '$(PY_VENV)/bin/python $(C_OUT)/example.py "$$BATON_TEST_REDIS_URL" 2'
 

@@ -1133,12 +1133,17 @@ fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
 
 /// Waits until the standalone store's replica is in sync again.
 fn wait_replica_up(store: &Store) {
-    if let Store::Single { replica, .. } = store {
+    if let Store::Single { server, replica } = store {
         wait_for(Duration::from_secs(60), "the replica to sync", || {
             replica
                 .cmd(&["INFO", "replication"])
                 .contains("master_link_status:up")
                 .then_some(())
+        });
+        // The master counts a synced replica for WAIT only after its first acknowledgement,
+        // which a replica sends once a second: until then every WAIT returns 0.
+        wait_for(Duration::from_secs(60), "the master to count the replica", || {
+            (server.cmd(&["WAIT", "1", "50"]).trim() == ":1").then_some(())
         });
     }
 }
