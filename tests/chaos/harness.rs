@@ -258,6 +258,9 @@ struct Phase<'a> {
     epoch: u64,
     /// The master the sentinels named after the last Sentinel fault.
     sentinel_master: Option<u16>,
+    /// A `replica-stall` runs in the background (of a `double`): the replica is stopped, so a
+    /// store restart inside it cannot wait for the replica's sync.
+    replica_stalled: bool,
 }
 
 fn run_phase(
@@ -331,6 +334,7 @@ fn run_phase(
         epoch: now_ns(),
         store,
         sentinel_master: None,
+        replica_stalled: false,
     };
     for i in 0..cfg.candidates {
         let proxy = match &phase.store {
@@ -625,6 +629,7 @@ impl Phase<'_> {
                     unreachable!("replica stalls run in the standalone phase")
                 };
                 replica.pause();
+                self.replica_stalled = true;
                 fault.detail = "replica stopped".into();
                 Background::Replica
             }
@@ -654,6 +659,8 @@ impl Phase<'_> {
                     unreachable!()
                 };
                 replica.resume();
+                self.replica_stalled = false;
+                wait_replica_up(&self.store);
                 fault.replica_back = Some(now_ns());
             }
         }
@@ -729,8 +736,10 @@ impl Phase<'_> {
                 server.restart();
                 fast_sync(server);
                 fault.store_back = Some(now_ns());
-                wait_replica_up(&self.store);
-                fault.replica_back = Some(now_ns());
+                if !self.replica_stalled {
+                    wait_replica_up(&self.store);
+                    fault.replica_back = Some(now_ns());
+                }
                 fault.detail = format!("down for {down:?}");
             }
             Kind::StoreFlush => {
