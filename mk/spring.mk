@@ -34,7 +34,7 @@ $(JAVA21):
 
 spring-java21: $(JAVA21)
 
-test-spring: test-java spring-install-java
+test-spring: test-java spring-install-java zookeeper-deps
 	$(MVN) $(MVN_FLAGS) -f $(JAVA_DIR)/pom.xml -pl $(SPRING_MODULES) verify
 	$(MAKE) --no-print-directory test-spring-matrix
 

@@ -4,6 +4,7 @@
 //! `make test-zookeeper` runs these; `cargo test` without ZooKeeper installed can skip them
 //! with `BATON_SKIP_ZOOKEEPER=1` (what `make test-rust` sets, since `test-zookeeper` runs them).
 
+mod runners;
 mod suite;
 
 use std::os::unix::process::CommandExt;
@@ -174,6 +175,28 @@ fn a_killed_leader_process_is_replaced_at_session_expiry_with_a_larger_token() {
         "took over after {took:?}, before the session expired"
     );
     assert!(took < ttl * 3, "took over after {took:?}");
+}
+
+/// Three `baton run` processes behave as on Redis: one command, takeover after SIGKILL at
+/// session expiry under a larger token.
+#[test]
+fn three_baton_runs_run_one_command_and_a_killed_leaders_command_dies_with_it() {
+    if skip() {
+        return;
+    }
+    let zk = ZooKeeperServer::start();
+    runners::one_command_and_a_killed_leaders_command_dies_with_it(&zk.url(), "1s");
+}
+
+/// A graceful stop hands over at once: the lease (20s, the servers' longest session) is
+/// longer than the test waits.
+#[test]
+fn three_baton_runs_hand_over_gracefully_without_waiting_for_the_lease() {
+    if skip() {
+        return;
+    }
+    let zk = ZooKeeperServer::start();
+    runners::a_graceful_stop_hands_over_without_waiting_for_the_lease(&zk.url(), "20s");
 }
 
 /// A leader whose connection breaks stops believing at once, not at its deadline, and leads

@@ -1151,9 +1151,11 @@ fn wait_replica_up(store: &Store) {
         });
         // The master counts a synced replica for WAIT only after its first acknowledgement,
         // which a replica sends once a second: until then every WAIT returns 0.
-        wait_for(Duration::from_secs(60), "the master to count the replica", || {
-            (server.cmd(&["WAIT", "1", "50"]).trim() == ":1").then_some(())
-        });
+        wait_for(
+            Duration::from_secs(60),
+            "the master to count the replica",
+            || (server.cmd(&["WAIT", "1", "50"]).trim() == ":1").then_some(()),
+        );
     }
 }
 
