@@ -87,6 +87,7 @@ fn run() -> Result<(), String> {
         MANY_WINDOW.as_secs()
     ));
     let many = many_elections(&url)?;
+    let zookeeper = zookeeper_rows()?;
 
     let rtt2 = 2.0 * percentile(&pings, 0.5);
     let (h50, h99) = (percentile(&handover, 0.5), percentile(&handover, 0.99));
@@ -150,6 +151,12 @@ fn run() -> Result<(), String> {
             p.cpu_percent < 5.0,
         );
     }
+    match zookeeper {
+        Some(zk) => zk.rows(&mut table),
+        None => {
+            progress("ZooKeeper rows skipped: no ZooKeeper here (apt-get install -y zookeeper)")
+        }
+    }
     println!();
     table.print();
     println!(
@@ -195,7 +202,16 @@ fn ping_ms(plain: &mut redis::Connection) -> Result<f64, String> {
 /// Leader process closes (SIGTERM -> `closing` line, then release) -> `granted` line in the
 /// follower process. The closed leader is replaced by a fresh follower each round.
 fn handover(url: &str, plain: &mut redis::Connection) -> Result<(Vec<f64>, Vec<f64>), String> {
-    let mut fleet = Fleet::new(url, "bench-handover", Duration::from_secs(5))?;
+    handover_with(url, Duration::from_secs(5), || ping_ms(plain))
+}
+
+/// The handover rounds on any store, with `round_trip` sampled before each round as the floor.
+fn handover_with(
+    url: &str,
+    ttl: Duration,
+    mut round_trip: impl FnMut() -> Result<f64, String>,
+) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let mut fleet = Fleet::new(url, "bench-handover", ttl)?;
     let mut leader = ("c0".to_string(), start(&mut fleet, "c0", &[])?);
     fleet.wait_for("c0 to lead", WAIT, |e| e.is("granted") && e.who == "c0")?;
     let mut follower = ("c1".to_string(), start(&mut fleet, "c1", &[])?);
@@ -203,7 +219,7 @@ fn handover(url: &str, plain: &mut redis::Connection) -> Result<(Vec<f64>, Vec<f
     let (mut samples, mut pings) = (Vec::new(), Vec::new());
     for round in 0..HANDOVER_ROUNDS {
         for _ in 0..PINGS_PER_ROUND {
-            pings.push(ping_ms(plain)?);
+            pings.push(round_trip()?);
         }
         fleet.clear();
         fleet.signal(&leader.0, libc::SIGTERM)?;
@@ -618,4 +634,124 @@ impl Table {
             line(r);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same election on ZooKeeper (a standalone server from Debian's package, tickTime 200ms).
+
+const ZK_HANDOVER_ROUNDS: usize = 20;
+const ZK_TAKEOVER_ROUNDS: usize = 10;
+const ZK_TTL: Duration = Duration::from_secs(1);
+
+struct ZooKeeperFigures {
+    handover: Vec<f64>,
+    round_trips: Vec<f64>,
+    takeover: Vec<f64>,
+}
+
+impl ZooKeeperFigures {
+    fn rows(&self, table: &mut Table) {
+        let rtt2 = 2.0 * percentile(&self.round_trips, 0.5);
+        let (h50, h99) = (
+            percentile(&self.handover, 0.5),
+            percentile(&self.handover, 0.99),
+        );
+        table.row(
+            &format!(
+                "ZooKeeper: graceful handover ({} rounds)",
+                self.handover.len()
+            ),
+            format!("p50 {}  p99 {}", fmt_ms(h50), fmt_ms(h99)),
+            format!("2 x exists() p50 = {}", fmt_ms(rtt2)),
+            format!("{:.1}x", h50 / rtt2),
+            "p99 < 50 ms",
+            h99 < 50.0,
+        );
+        let (t50, t99) = (
+            percentile(&self.takeover, 0.5),
+            percentile(&self.takeover, 0.99),
+        );
+        table.row(
+            &format!(
+                "ZooKeeper: takeover past session expiry ({}, ttl {})",
+                self.takeover.len(),
+                fmt_dur(ZK_TTL)
+            ),
+            format!("p50 {}  p99 {}", fmt_ms(t50), fmt_ms(t99)),
+            "the server expires sessions on its tick (200 ms)".into(),
+            "-".into(),
+            "p99 < 2 ticks (400 ms)",
+            t99 < 400.0,
+        );
+    }
+}
+
+/// `None` when this machine has no ZooKeeper to start.
+fn zookeeper_rows() -> Result<Option<ZooKeeperFigures>, String> {
+    if !std::path::Path::new("/usr/share/java/zookeeper.jar").exists()
+        && std::env::var_os("ZOOKEEPER_CLASSPATH").is_none()
+    {
+        return Ok(None);
+    }
+    let zk = baton_testkit::ZooKeeperServer::start();
+    let url = zk.url();
+    progress(&format!(
+        "ZooKeeper: graceful handover, {ZK_HANDOVER_ROUNDS} rounds; takeover after SIGKILL, {ZK_TAKEOVER_ROUNDS} rounds"
+    ));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let client = rt
+        .block_on(zookeeper_client::Client::connect(&format!(
+            "127.0.0.1:{}",
+            zk.port()
+        )))
+        .map_err(|e| format!("ZooKeeper client: {e}"))?;
+    let exists_ms = || {
+        let t0 = mono_ns();
+        rt.block_on(client.check_stat("/"))
+            .map_err(|e| format!("exists(/): {e}"))?;
+        Ok(ms_between(t0, mono_ns()))
+    };
+    let (handover, round_trips) = handover_with(&url, ZK_TTL, exists_ms)?;
+    let takeover = zookeeper_takeover(&url)?;
+    Ok(Some(ZooKeeperFigures {
+        handover,
+        round_trips,
+        takeover,
+    }))
+}
+
+/// SIGKILL of the leading process (reaped at once) -> the next grant, minus the session
+/// timeout: how long past the earliest moment the server may expire the dead session.
+fn zookeeper_takeover(url: &str) -> Result<Vec<f64>, String> {
+    let mut fleet = Fleet::new(url, "bench-zk-takeover", ZK_TTL)?;
+    let mut names = vec!["z0".to_string(), "z1".to_string()];
+    start(&mut fleet, "z0", &[])?;
+    let first = fleet.wait_for("z0 to lead", WAIT, |e| e.is("granted"))?;
+    start(&mut fleet, "z1", &[])?;
+    let (mut leader, mut token) = (first.who.clone(), first.u64("token"));
+    let mut samples = Vec::new();
+    for round in 0..ZK_TAKEOVER_ROUNDS {
+        std::thread::sleep((ZK_TTL / 3).mul_f64(fastrand::f64()));
+        fleet.clear();
+        fleet.kill(&leader)?;
+        let killed = mono_ns();
+        let next = fleet.wait_for("a takeover", WAIT, |e| e.is("granted"))?;
+        if next.u64("token") <= token {
+            return Err(format!(
+                "token did not increase: {} after {token}",
+                next.u64("token")
+            ));
+        }
+        samples.push(ms_between(killed, next.t) - ZK_TTL.as_secs_f64() * 1000.0);
+        names.retain(|n| *n != leader);
+        let name = format!("z{}", round + 2);
+        start(&mut fleet, &name, &[])?;
+        names.push(name);
+        (leader, token) = (next.who.clone(), next.u64("token"));
+    }
+    fleet.stop_all();
+    Ok(samples)
 }
