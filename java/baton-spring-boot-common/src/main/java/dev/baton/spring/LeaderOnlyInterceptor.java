@@ -77,6 +77,9 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
             if (token.isEmpty()) {
                 return skip(invocation, target, election, "this instance does not lead");
             }
+            if (work.isHandingOver(election)) {
+                return skip(invocation, target, election, "leadership is being handed over on request");
+            }
             context.arm(token.getAsLong());
             // Armed first, checked again: a revocation that raced with the first check either
             // fails this check or finds the context armed and interrupts it.

@@ -23,6 +23,8 @@ final class LeaderOnlyWork {
     private final List<LifecycleBean> lifecycleBeans = new CopyOnWriteArrayList<>();
     private final Set<LeaderContext> running = new LinkedHashSet<>(); // guarded by this
     private volatile boolean accepting = true;
+    /** Elections handing over on request: their leader-only methods are skipped meanwhile. */
+    private final Set<LeaderElection> handingOver = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     synchronized void referenceElection(String name) {
         elections.add(name);
@@ -49,15 +51,25 @@ final class LeaderOnlyWork {
         this.accepting = accepting;
     }
 
+    boolean isHandingOver(LeaderElection election) {
+        return handingOver.contains(election);
+    }
+
+    void setHandingOver(LeaderElection election, boolean on) {
+        if (on) {
+            handingOver.add(election);
+        } else {
+            handingOver.remove(election);
+        }
+    }
+
     synchronized void started(LeaderContext context) {
         running.add(context);
     }
 
     synchronized void finished(LeaderContext context) {
         running.remove(context);
-        if (running.isEmpty()) {
-            notifyAll();
-        }
+        notifyAll(); // waiters count per election
     }
 
     /** Marks (and optionally interrupts) every method running under {@code token} of {@code election}. */
@@ -77,14 +89,37 @@ final class LeaderOnlyWork {
      * @return how many still run
      */
     synchronized int awaitIdle(Duration timeout) throws InterruptedException {
+        return awaitIdle(null, timeout);
+    }
+
+    /**
+     * Waits until no leader-only method of {@code election} (of any, if null) runs, at most
+     * {@code timeout}.
+     *
+     * @return how many still run
+     */
+    synchronized int awaitIdle(LeaderElection election, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (!running.isEmpty()) {
+        while (runningFor(election) > 0) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 break;
             }
             wait(Math.max(1, left / 1_000_000));
         }
-        return running.size();
+        return runningFor(election);
+    }
+
+    private int runningFor(LeaderElection election) {
+        if (election == null) {
+            return running.size();
+        }
+        int n = 0;
+        for (LeaderContext c : running) {
+            if (c.election() == election) {
+                n++;
+            }
+        }
+        return n;
     }
 }
