@@ -83,6 +83,9 @@ public class BatonLifecycle implements SmartLifecycle, SmartInitializingSingleto
         for (LeaderOnlyWork.LifecycleBean b : work.lifecycleBeans()) {
             electionOf.put(b, elections.get(b.election()));
         }
+        for (String name : work.clockedElections()) {
+            work.clock(elections.get(name)); // grant times count from startup, not from a first call
+        }
         elections.observe(e -> bridges.computeIfAbsent(e, this::attach));
     }
 
@@ -99,6 +102,7 @@ public class BatonLifecycle implements SmartLifecycle, SmartInitializingSingleto
         // A child context's close reaches its parent's listeners too; only ours counts.
         if (event.getApplicationContext() == context) {
             closing = true;
+            work.catchUp().shutdown();
         }
     }
 

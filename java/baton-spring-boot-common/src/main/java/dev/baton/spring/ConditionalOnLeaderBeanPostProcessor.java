@@ -152,6 +152,9 @@ public class ConditionalOnLeaderBeanPostProcessor extends AbstractBeanFactoryAwa
             }
             try {
                 LeaderOnlyInterceptor.awaitOf(a);
+                if (!LeaderOnlyInterceptor.minSpacingOf(a).isZero() || a != null && a.catchUp()) {
+                    work.referenceClock(a.value());
+                }
             } catch (IllegalArgumentException bad) {
                 throw new BeanCreationException(beanName, label + ": " + bad.getMessage());
             }

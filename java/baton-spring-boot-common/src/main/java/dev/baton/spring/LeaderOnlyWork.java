@@ -20,6 +20,9 @@ final class LeaderOnlyWork {
     record LifecycleBean(String beanName, Lifecycle bean, String election) {}
 
     private final Set<String> elections = new LinkedHashSet<>(); // guarded by this
+    /** Elections whose grant times matter (minSpacing, catchUp): clocked from startup. */
+    private final Set<String> clocked = new LinkedHashSet<>(); // guarded by this
+    private final java.util.Map<LeaderElection, GrantClock> clocks = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<LifecycleBean> lifecycleBeans = new CopyOnWriteArrayList<>();
     private final Set<LeaderContext> running = new LinkedHashSet<>(); // guarded by this
     private volatile boolean accepting = true;
@@ -32,6 +35,26 @@ final class LeaderOnlyWork {
 
     synchronized List<String> referencedElections() {
         return new ArrayList<>(elections);
+    }
+
+    synchronized void referenceClock(String name) {
+        clocked.add(name);
+    }
+
+    synchronized List<String> clockedElections() {
+        return new ArrayList<>(clocked);
+    }
+
+    /** The grant clock of {@code election}, listening from the first time anyone asks. */
+    GrantClock clock(LeaderElection election) {
+        return clocks.computeIfAbsent(election, GrantClock::on);
+    }
+
+    private final CatchUp catchUp = new CatchUp();
+
+    /** The missed triggers of {@code catchUp} methods. */
+    CatchUp catchUp() {
+        return catchUp;
     }
 
     void addLifecycleBean(LifecycleBean bean) {
