@@ -51,6 +51,22 @@ final class LeaderOnlyWork {
     }
 
     private final CatchUp catchUp = new CatchUp();
+    private final Set<Class<?>> scanned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final List<String> selfInvocations = new CopyOnWriteArrayList<>();
+
+    /** Whether {@code type} is looked at for self-invocations for the first time. */
+    boolean firstScan(Class<?> type) {
+        return scanned.add(type);
+    }
+
+    void selfInvocation(String report) {
+        selfInvocations.add(report);
+    }
+
+    /** The self-invocations found at startup, as logged. */
+    List<String> selfInvocations() {
+        return selfInvocations;
+    }
 
     /** The missed triggers of {@code catchUp} methods. */
     CatchUp catchUp() {
