@@ -77,7 +77,7 @@ public @interface ConditionalOnLeader {
      * leadership: before the first grant at startup, after a graceful handover's few
      * milliseconds, or while a crashed leader's lease ran out. At most one catch-up run per
      * grant, whatever the number of triggers missed; a method with arguments is run with those of
-     * the last missed call. See docs/spring.md for when a trigger counts as missed (and the
+     * the first missed call. See docs/spring.md for when a trigger counts as missed (and the
      * narrow case where it may run twice). Default: false.
      *
      * @return whether to catch up
