@@ -344,6 +344,14 @@ baton_result baton_election_resign(const struct baton_election *e);
 // Returns 0 for NULL or a freed handle (and sets the last error).
 size_t baton_election_candidate_id(const struct baton_election *e, char *buf, size_t len);
 
+// Writes this instance's successful lease renewals so far to `*count` and the sum of their
+// round trips (request sent to answer received), in nanoseconds, to `*total_ns`. Both only
+// grow: the mean renewal latency of an interval is the difference of two readings' totals
+// divided by that of their counts. Written only on success.
+baton_result baton_election_renewal_stats(const struct baton_election *e,
+                                          uint64_t *count,
+                                          uint64_t *total_ns);
+
 // A static, NUL-terminated description of `result` (a `baton_result` value), such as
 // `"BATON_NOT_LEADER: this instance does not lead right now"`. Never NULL; unknown values give
 // `"unknown baton_result value"`. The string lives as long as the process.

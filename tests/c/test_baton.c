@@ -514,6 +514,27 @@ static void test_options(void) {
     baton_election_free(e);
     baton_config_free(cfg);
     CHECK(redis_cli("config set maxmemory-policy noeviction") == 0);
+
+    /* Renewal stats: counted with their round trips; out-parameters checked. */
+    cfg = config("renewals", 1500);
+    baton_election *r = NULL;
+    OK(baton_election_new(cfg, &r));
+    baton_config_free(cfg);
+    uint64_t count = 7, total = 7, token = 0;
+    EXPECT(baton_election_renewal_stats(r, NULL, &total), BATON_NULL_ARGUMENT, "count is NULL");
+    EXPECT(baton_election_renewal_stats(r, &count, NULL), BATON_NULL_ARGUMENT, "total_ns is NULL");
+    EXPECT(baton_election_renewal_stats(NULL, &count, &total), BATON_NULL_ARGUMENT, "e is NULL");
+    CHECK(count == 7 && total == 7);
+    OK(baton_election_wait_for_leadership(r, WAIT_MS, &token));
+    /* A renewal every 500ms: no event announces one, so poll, bounded. */
+    for (int i = 0; i < WAIT_MS / 50; i++) {
+        OK(baton_election_renewal_stats(r, &count, &total));
+        if (count >= 2) break;
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    CHECK(count >= 2);
+    CHECK(total > 0);
+    baton_election_free(r);
 }
 
 /* ---- callbacks on a thread of their own ----------------------------------------------- */

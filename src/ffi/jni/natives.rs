@@ -207,6 +207,37 @@ pub extern "system" fn Java_dev_baton_Native_token<'l>(
     .resolve::<Throw>()
 }
 
+/// This instance's successful renewals so far; with `renewalNanos`, the renewal latency.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_baton_Native_renewalCount<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> jlong {
+    env.with_env(|_| -> Result<_, Failure> {
+        // SAFETY: as in `isLeader`.
+        let h = unsafe { ElectionHandle::from_raw(handle) }?;
+        Ok(to_jlong(h.with(Election::renewal_stats)?.count))
+    })
+    .resolve::<Throw>()
+}
+
+/// The summed round trips of this instance's successful renewals, in nanoseconds.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_baton_Native_renewalNanos<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> jlong {
+    env.with_env(|_| -> Result<_, Failure> {
+        // SAFETY: as in `isLeader`.
+        let h = unsafe { ElectionHandle::from_raw(handle) }?;
+        let total = h.with(Election::renewal_stats)?.total;
+        Ok(jlong::try_from(total.as_nanos()).unwrap_or(jlong::MAX))
+    })
+    .resolve::<Throw>()
+}
+
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_dev_baton_Native_leader<'l>(
     mut env: EnvUnowned<'l>,

@@ -79,6 +79,8 @@ public final class LeaderElection implements AutoCloseable {
     /** Why the last attempt to reach the store failed, while connecting in the background. */
     private volatile BatonException connectFailure;
     private volatile Thread connector;
+    /** The last reading, kept for after close (the counts only grow). */
+    private volatile RenewalStats renewals = new RenewalStats(0, Duration.ZERO);
 
     private LeaderElection(long handle, String name, String candidateId) {
         this.handle = handle;
@@ -180,6 +182,28 @@ public final class LeaderElection implements AutoCloseable {
         }
         try {
             return Optional.ofNullable(Native.leader(h));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * This instance's successful lease renewals so far and their summed round trips, for a
+     * renewal-latency metric. No store round trip.
+     *
+     * @return the counts; after {@link #close()}, the last ones read before it
+     */
+    public RenewalStats renewalStats() {
+        long h = handle;
+        if (closed || h == 0) {
+            return renewals;
+        }
+        try {
+            RenewalStats now = new RenewalStats(Native.renewalCount(h), Duration.ofNanos(Native.renewalNanos(h)));
+            renewals = now;
+            return now;
+        } catch (ElectionClosedException closedMeanwhile) {
+            return renewals;
         } finally {
             Reference.reachabilityFence(this);
         }

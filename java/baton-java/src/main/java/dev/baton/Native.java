@@ -42,6 +42,10 @@ final class Native {
 
     static native LeaderInfo leader(long handle);
 
+    static native long renewalCount(long handle);
+
+    static native long renewalNanos(long handle);
+
     static native String candidateId(long handle);
 
     static native void resign(long handle);

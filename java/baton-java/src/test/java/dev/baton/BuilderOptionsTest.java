@@ -102,4 +102,26 @@ class BuilderOptionsTest {
         assertThrows(ElectionClosedException.class, e::leader);
         assertThrows(ElectionClosedException.class, () -> e.addListener(new Recorder()));
     }
+
+    @Test
+    void renewalsAreCountedWithTheirRoundTrips() throws Exception {
+        Recorder r = new Recorder();
+        LeaderElection e = LeaderElection.builder(redis.url(), LeaderElectionTest.unique())
+            .ttl(Duration.ofMillis(300)).listener(r).build();
+        try {
+            r.next("granted");
+            // A renewal every 100ms: no event announces one, so poll, bounded.
+            long until = System.nanoTime() + Recorder.WAIT.toNanos();
+            while (e.renewalStats().count() < 3) {
+                assertTrue(System.nanoTime() < until, "fewer than 3 renewals within " + Recorder.WAIT);
+                Thread.sleep(20);
+            }
+            RenewalStats stats = e.renewalStats();
+            assertTrue(stats.total().toNanos() > 0, stats.toString());
+        } finally {
+            e.close();
+        }
+        RenewalStats afterClose = e.renewalStats();
+        assertTrue(afterClose.count() >= 3, "the last reading stays readable after close: " + afterClose);
+    }
 }
