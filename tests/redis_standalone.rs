@@ -194,7 +194,10 @@ fn renewals_are_counted_with_their_round_trips() {
     // A renewal every ttl / 3: no event announces one, so poll, bounded.
     let until = std::time::Instant::now() + WAIT;
     while e.renewal_stats().count < 3 {
-        assert!(std::time::Instant::now() < until, "no 3 renewals within {WAIT:?}");
+        assert!(
+            std::time::Instant::now() < until,
+            "no 3 renewals within {WAIT:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let stats = e.renewal_stats();
