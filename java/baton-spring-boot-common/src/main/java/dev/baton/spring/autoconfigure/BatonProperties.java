@@ -92,8 +92,8 @@ public class BatonProperties {
     private boolean allowEviction = false;
 
     /**
-     * What a leader does when asked to hand over (POST /actuator/leadership/{election} on another
-     * instance, baton resign, LeaderElection.Builder.requestResign). true: it resigns at once,
+     * What a leader does when asked to hand over from elsewhere (baton resign,
+     * LeaderElection.Builder.requestResign). true: it resigns at once,
      * while its leader-only work may still run. false: it first stops its leader-only lifecycle
      * beans and waits for its running leader-only methods (up to shutdown.timeout), then resigns:
      * no leader-only work overlaps the next leader's.
