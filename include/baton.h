@@ -286,6 +286,19 @@ baton_result baton_config_set_wait_for_replicas(struct baton_config *config,
 baton_result baton_config_set_connect_timeout_ms(struct baton_config *config,
                                                  uint64_t connect_timeout_ms);
 
+// Whether `baton_election_new` accepts a Redis store whose `maxmemory-policy` is `allkeys-*`,
+// under which Redis may evict a live leader's lease and grant it to another instance (two
+// leaders). `false` refuses such a store with `BATON_INVALID_CONFIG` (setting
+// `allow_eviction`); `noeviction` and `volatile-*` are safe either way. Default: false.
+baton_result baton_config_set_allow_eviction(struct baton_config *config, bool allow);
+
+// What a leader does when someone asks it to hand over (`baton_request_resign`, `baton
+// resign`). `true`: it resigns at once. `false`: it keeps leading and sends
+// `BATON_EVENT_RESIGN_REQUESTED` (once per grant); the application stops its leader-only work
+// and then calls `baton_election_resign`, so that no work runs after the lease was given away.
+// Default: true.
+baton_result baton_config_set_resign_on_request(struct baton_config *config, bool immediately);
+
 // Validates `config`, connects to the store and starts campaigning (or watching, if the
 // config's campaign is false); writes the new election to `*out`.
 //
@@ -330,6 +343,14 @@ baton_result baton_election_resign(const struct baton_election *e);
 // `snprintf` and returns its full length; see `baton_last_error` for the buffer rules.
 // Returns 0 for NULL or a freed handle (and sets the last error).
 size_t baton_election_candidate_id(const struct baton_election *e, char *buf, size_t len);
+
+// Writes this instance's successful lease renewals so far to `*count` and the sum of their
+// round trips (request sent to answer received), in nanoseconds, to `*total_ns`. Both only
+// grow: the mean renewal latency of an interval is the difference of two readings' totals
+// divided by that of their counts. Written only on success.
+baton_result baton_election_renewal_stats(const struct baton_election *e,
+                                          uint64_t *count,
+                                          uint64_t *total_ns);
 
 // A static, NUL-terminated description of `result` (a `baton_result` value), such as
 // `"BATON_NOT_LEADER: this instance does not lead right now"`. Never NULL; unknown values give
@@ -405,6 +426,14 @@ baton_result baton_election_leader(const struct baton_election *e, struct baton_
 // trip, no campaign) and writes it to `*out`, or NULL when nobody leads. Blocks for up to the
 // config's connect timeout. Free a non-NULL result with `baton_leader_free`.
 baton_result baton_current_leader(const struct baton_config *config, struct baton_leader **out);
+
+// Asks the current leader of the election `config` describes, wherever it runs, to hand over
+// through its normal release path (nobody's lease is deleted); the leader acts on it within
+// milliseconds while it reaches the store. Writes who was asked to `*out` (free it with
+// `baton_leader_free`), or NULL when nobody leads. A leader built with
+// `baton_config_set_resign_on_request(cfg, false)` gets `BATON_EVENT_RESIGN_REQUESTED` instead
+// and resigns when its application is ready.
+baton_result baton_request_resign(const struct baton_config *config, struct baton_leader **out);
 
 // Frees a `baton_leader` and its strings. NULL is a no-op; a pointer that is not a live
 // `baton_leader` (freed already, or not from baton) is left alone and reported as

@@ -68,7 +68,7 @@ mod runtime;
 mod store;
 
 pub use config::{ElectionBuilder, SAFETY_MARGIN};
-pub use election::events::{Event, Events, LeaderInfo, RecvError, RevokeReason};
+pub use election::events::{Event, Events, LeaderInfo, RecvError, RenewalStats, RevokeReason};
 pub use election::Election;
 pub use error::{ConfigError, ConfigProblem, Error};
 pub use leaders::leaders;

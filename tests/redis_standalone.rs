@@ -180,3 +180,27 @@ fn a_sub_second_connect_timeout_connects() {
         .unwrap();
     e.wait_for_leadership(WAIT).unwrap();
 }
+
+#[test]
+fn renewals_are_counted_with_their_round_trips() {
+    let redis = RedisServer::start();
+    let ttl = Duration::from_millis(600);
+    let e = Election::builder(redis.url(), "renewal-stats")
+        .ttl(ttl)
+        .build()
+        .unwrap();
+    e.wait_for_leadership(WAIT).unwrap();
+    assert_eq!(e.renewal_stats().count, 0, "a grant is not a renewal");
+    // A renewal every ttl / 3: no event announces one, so poll, bounded.
+    let until = std::time::Instant::now() + WAIT;
+    while e.renewal_stats().count < 3 {
+        assert!(
+            std::time::Instant::now() < until,
+            "no 3 renewals within {WAIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = e.renewal_stats();
+    assert!(stats.count >= 3, "{stats:?}");
+    assert!(!stats.total.is_zero(), "round trips take time: {stats:?}");
+}

@@ -55,6 +55,17 @@ pub struct LeaderInfo {
     pub lease_remaining: Duration,
 }
 
+/// This instance's successful lease renewals so far, for latency metrics: their number and the
+/// sum of their round trips (request sent to answer received). Both only grow, so a monitoring
+/// system derives the rate and the mean latency of any interval from two readings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenewalStats {
+    /// Successful renewals.
+    pub count: u64,
+    /// Their round trips, added up.
+    pub total: Duration,
+}
+
 /// A change of this election's leadership.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

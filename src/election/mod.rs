@@ -17,7 +17,7 @@ use crate::runtime;
 use crate::store::{Candidate, Scope, StoreError};
 use crate::Error;
 use engine::{Command, Engine};
-use events::{Events, LeaderInfo, RecvError};
+use events::{Events, LeaderInfo, RecvError, RenewalStats};
 use shared::Shared;
 
 /// Extra time a blocking call waits beyond the engine's own bound for its reply.
@@ -84,6 +84,7 @@ impl Election {
         let candidate = Candidate::for_this_process();
         crate::fork::watch();
         let shared = Arc::new(Shared::new(config.name.clone(), candidate));
+        shared.measure_renewals(config.timing.lease_span());
         let (commands, rx) = mpsc::unbounded_channel();
         let scope = Scope {
             prefix: config.prefix.clone(),
@@ -176,6 +177,12 @@ impl Election {
     /// stop from this.
     pub fn lease_remaining(&self) -> Option<Duration> {
         self.control.shared.lease_remaining()
+    }
+
+    /// This instance's successful renewals so far and their summed round trips (send to
+    /// answer): the renewal latency of any interval is the difference of two readings.
+    pub fn renewal_stats(&self) -> RenewalStats {
+        self.control.shared.renewal_stats()
     }
 
     /// Who leads, as last seen in the store (this instance included), with the lease time

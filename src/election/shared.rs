@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::events::{Event, LeaderInfo, RevokeReason};
+use super::events::{Event, LeaderInfo, RenewalStats, RevokeReason};
 use crate::clock;
 use crate::fork;
 use crate::store::{Candidate, Holder};
@@ -24,6 +24,11 @@ pub(crate) struct Shared {
     /// Set by a close or resign before its command is sent, so that a grant racing with it
     /// is never believed.
     held_back: AtomicBool,
+    /// The lease span, so that a renewal's send time (its deadline minus the span) gives its
+    /// round trip; 0 until `measure_renewals`.
+    span_nanos: AtomicU64,
+    renewals: AtomicU64,
+    renewal_nanos: AtomicU64,
     inner: Mutex<Inner>,
 }
 
@@ -44,6 +49,9 @@ impl Shared {
             token: AtomicU64::new(0),
             generation: fork::generation(),
             held_back: AtomicBool::new(false),
+            span_nanos: AtomicU64::new(0),
+            renewals: AtomicU64::new(0),
+            renewal_nanos: AtomicU64::new(0),
             inner: Mutex::default(),
         }
     }
@@ -121,9 +129,30 @@ impl Shared {
         true
     }
 
+    /// Lets `extend` count renewals and their round trips: a deadline is its renewal's send
+    /// time plus `span`.
+    pub fn measure_renewals(&self, span: Duration) {
+        let span = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
+        self.span_nanos.store(span, Ordering::Relaxed);
+    }
+
+    pub fn renewal_stats(&self) -> RenewalStats {
+        RenewalStats {
+            count: self.renewals.load(Ordering::Relaxed),
+            total: Duration::from_nanos(self.renewal_nanos.load(Ordering::Relaxed)),
+        }
+    }
+
     /// Moves the deadline after a successful renewal of `token`, unless belief in it already
     /// ended (a close or resign from another thread).
     pub fn extend(&self, token: u64, deadline_nanos: u64) {
+        let span = self.span_nanos.load(Ordering::Relaxed);
+        if span != 0 {
+            let sent = deadline_nanos.saturating_sub(span);
+            let round_trip = clock::now_nanos().saturating_sub(sent);
+            self.renewal_nanos.fetch_add(round_trip, Ordering::Relaxed);
+            self.renewals.fetch_add(1, Ordering::Relaxed);
+        }
         let mut inner = self.inner();
         if inner.granted != Some(token) {
             return;

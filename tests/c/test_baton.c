@@ -443,6 +443,100 @@ static void test_happy_path(void) {
     baton_election_free(w);
 }
 
+/* ---- builder options: resign_on_request, allow_eviction, baton_request_resign --------- */
+
+static int redis_cli(const char *args) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "redis-cli -u '%s' %s >/dev/null", store_url, args);
+    return system(cmd);
+}
+
+static void test_options(void) {
+    EXPECT(baton_config_set_allow_eviction(NULL, true), BATON_NULL_ARGUMENT, "config is NULL");
+    EXPECT(baton_config_set_resign_on_request(NULL, false), BATON_NULL_ARGUMENT, "config is NULL");
+    baton_leader *asked = NULL;
+    EXPECT(baton_request_resign(NULL, &asked), BATON_NULL_ARGUMENT, "config is NULL");
+
+    /* resign_on_request(false): the leader is told and keeps leading until it resigns. */
+    baton_config *cfg = config("deferred", 3000);
+    EXPECT(baton_request_resign(cfg, NULL), BATON_NULL_ARGUMENT, "out is NULL");
+    asked = (baton_leader *)0x1;
+    OK(baton_request_resign(cfg, &asked));
+    CHECK(asked == NULL); /* nobody leads yet */
+    OK(baton_config_set_resign_on_request(cfg, false));
+    baton_election *a = NULL;
+    OK(baton_election_new(cfg, &a));
+    uint64_t ta = 0;
+    OK(baton_election_wait_for_leadership(a, WAIT_MS, &ta));
+    asked = NULL;
+    OK(baton_request_resign(cfg, &asked));
+    CHECK(asked && asked->token == ta);
+    baton_leader_free(asked);
+    baton_event ev = BATON_EVENT_INIT;
+    if (await_event(a, BATON_EVENT_RESIGN_REQUESTED, &ev)) CHECK(ev.token == ta);
+    CHECK(baton_election_is_leader(a));
+    OK(baton_election_resign(a));
+    if (await_event(a, BATON_EVENT_REVOKED, &ev)) {
+        CHECK(ev.reason == BATON_REVOKE_RESIGNED && ev.token == ta);
+    }
+    baton_election_free(a);
+
+    /* The default (true): a request makes the leader resign by itself. */
+    OK(baton_config_set_resign_on_request(cfg, true));
+    baton_config_free(cfg);
+    cfg = config("immediate", 3000);
+    baton_election *b = NULL;
+    OK(baton_election_new(cfg, &b));
+    uint64_t tb = 0;
+    OK(baton_election_wait_for_leadership(b, WAIT_MS, &tb));
+    asked = NULL;
+    OK(baton_request_resign(cfg, &asked));
+    CHECK(asked && asked->token == tb);
+    baton_leader_free(asked);
+    if (await_event(b, BATON_EVENT_REVOKED, &ev)) {
+        CHECK(ev.reason == BATON_REVOKE_RESIGNED && ev.token == tb);
+    }
+    baton_election_free(b);
+    baton_config_free(cfg);
+
+    /* allow_eviction: an allkeys-* store is refused unless the risk is accepted. */
+    if (redis_cli("config set maxmemory-policy allkeys-lru") != 0) {
+        failf(__LINE__, "redis-cli could not set maxmemory-policy");
+        return;
+    }
+    cfg = config("evictable", 3000);
+    baton_election *e = NULL;
+    EXPECT(baton_election_new(cfg, &e), BATON_INVALID_CONFIG, "allow_eviction");
+    CHECK(e == NULL);
+    OK(baton_config_set_allow_eviction(cfg, true));
+    OK(baton_election_new(cfg, &e));
+    CHECK(e != NULL);
+    baton_election_free(e);
+    baton_config_free(cfg);
+    CHECK(redis_cli("config set maxmemory-policy noeviction") == 0);
+
+    /* Renewal stats: counted with their round trips; out-parameters checked. */
+    cfg = config("renewals", 1500);
+    baton_election *r = NULL;
+    OK(baton_election_new(cfg, &r));
+    baton_config_free(cfg);
+    uint64_t count = 7, total = 7, token = 0;
+    EXPECT(baton_election_renewal_stats(r, NULL, &total), BATON_NULL_ARGUMENT, "count is NULL");
+    EXPECT(baton_election_renewal_stats(r, &count, NULL), BATON_NULL_ARGUMENT, "total_ns is NULL");
+    EXPECT(baton_election_renewal_stats(NULL, &count, &total), BATON_NULL_ARGUMENT, "e is NULL");
+    CHECK(count == 7 && total == 7);
+    OK(baton_election_wait_for_leadership(r, WAIT_MS, &token));
+    /* A renewal every 500ms: no event announces one, so poll, bounded. */
+    for (int i = 0; i < WAIT_MS / 50; i++) {
+        OK(baton_election_renewal_stats(r, &count, &total));
+        if (count >= 2) break;
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    CHECK(count >= 2);
+    CHECK(total > 0);
+    baton_election_free(r);
+}
+
 /* ---- callbacks on a thread of their own ----------------------------------------------- */
 
 struct collector {
@@ -694,7 +788,8 @@ int main(void) {
         {"utf8", test_utf8},               {"config_rules", test_config_rules},
         {"handles", test_handles},         {"happy_path", test_happy_path},
         {"callbacks", test_callbacks},     {"threads", test_threads},
-        {"abi", test_abi},                 {"shutdown", test_shutdown},
+        {"abi", test_abi},                 {"options", test_options},
+        {"shutdown", test_shutdown},
     };
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
         int before = failures;

@@ -34,6 +34,8 @@ pub(crate) struct Settings {
     campaign: Option<bool>,
     replicas: Option<(u32, Duration)>,
     connect_timeout: Option<Duration>,
+    allow_eviction: Option<bool>,
+    resign_on_request: Option<bool>,
 }
 
 impl Settings {
@@ -63,6 +65,12 @@ impl Settings {
         }
         if let Some(v) = self.connect_timeout {
             b = b.connect_timeout(v);
+        }
+        if let Some(v) = self.allow_eviction {
+            b = b.allow_eviction(v);
+        }
+        if let Some(v) = self.resign_on_request {
+            b = b.resign_on_request(v);
         }
         b
     }
@@ -119,6 +127,8 @@ pub extern "C" fn baton_config_new(
             campaign: None,
             replicas: None,
             connect_timeout: None,
+            allow_eviction: None,
+            resign_on_request: None,
         }));
         args::write_out(out, handle);
         Ok(())
@@ -232,5 +242,34 @@ pub extern "C" fn baton_config_set_connect_timeout_ms(
     boundary("baton_config_set_connect_timeout_ms", || {
         let v = args::millis("connect_timeout", connect_timeout_ms)?;
         update(config, |s| s.connect_timeout = Some(v))
+    })
+}
+
+/// Whether `baton_election_new` accepts a Redis store whose `maxmemory-policy` is `allkeys-*`,
+/// under which Redis may evict a live leader's lease and grant it to another instance (two
+/// leaders). `false` refuses such a store with `BATON_INVALID_CONFIG` (setting
+/// `allow_eviction`); `noeviction` and `volatile-*` are safe either way. Default: false.
+#[no_mangle]
+pub extern "C" fn baton_config_set_allow_eviction(
+    config: *mut baton_config,
+    allow: bool,
+) -> baton_result {
+    boundary("baton_config_set_allow_eviction", || {
+        update(config, |s| s.allow_eviction = Some(allow))
+    })
+}
+
+/// What a leader does when someone asks it to hand over (`baton_request_resign`, `baton
+/// resign`). `true`: it resigns at once. `false`: it keeps leading and sends
+/// `BATON_EVENT_RESIGN_REQUESTED` (once per grant); the application stops its leader-only work
+/// and then calls `baton_election_resign`, so that no work runs after the lease was given away.
+/// Default: true.
+#[no_mangle]
+pub extern "C" fn baton_config_set_resign_on_request(
+    config: *mut baton_config,
+    immediately: bool,
+) -> baton_result {
+    boundary("baton_config_set_resign_on_request", || {
+        update(config, |s| s.resign_on_request = Some(immediately))
     })
 }

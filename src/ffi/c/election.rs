@@ -187,3 +187,36 @@ pub extern "C" fn baton_election_candidate_id(
             .with_election("e", |e| Ok(args::copy_text(e.candidate_id(), buf, len)))
     })
 }
+
+/// Writes this instance's successful lease renewals so far to `*count` and the sum of their
+/// round trips (request sent to answer received), in nanoseconds, to `*total_ns`. Both only
+/// grow: the mean renewal latency of an interval is the difference of two readings' totals
+/// divided by that of their counts. Written only on success.
+#[no_mangle]
+pub extern "C" fn baton_election_renewal_stats(
+    e: *const baton_election,
+    count: *mut u64,
+    total_ns: *mut u64,
+) -> baton_result {
+    boundary("baton_election_renewal_stats", || {
+        args::out(
+            "count",
+            count,
+            "the address of a uint64_t to receive the count",
+        )?;
+        args::out(
+            "total_ns",
+            total_ns,
+            "the address of a uint64_t to receive the total",
+        )?;
+        let stats = ELECTIONS.with("e", e, |state| {
+            state.with_election("e", |e| Ok(e.renewal_stats()))
+        })?;
+        args::write_out(count, stats.count);
+        args::write_out(
+            total_ns,
+            u64::try_from(stats.total.as_nanos()).unwrap_or(u64::MAX),
+        );
+        Ok(())
+    })
+}

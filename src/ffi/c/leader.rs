@@ -124,6 +124,30 @@ pub extern "C" fn baton_current_leader(
     })
 }
 
+/// Asks the current leader of the election `config` describes, wherever it runs, to hand over
+/// through its normal release path (nobody's lease is deleted); the leader acts on it within
+/// milliseconds while it reaches the store. Writes who was asked to `*out` (free it with
+/// `baton_leader_free`), or NULL when nobody leads. A leader built with
+/// `baton_config_set_resign_on_request(cfg, false)` gets `BATON_EVENT_RESIGN_REQUESTED` instead
+/// and resigns when its application is ready.
+#[no_mangle]
+pub extern "C" fn baton_request_resign(
+    config: *const baton_config,
+    out: *mut *mut baton_leader,
+) -> baton_result {
+    boundary("baton_request_resign", || {
+        let settings = config::settings("config", config)?;
+        args::out(
+            "out",
+            out,
+            "the address of a baton_leader * to receive who was asked",
+        )?;
+        let info = settings.builder().request_resign().map_err(Failure::from)?;
+        args::write_out(out, to_c(info));
+        Ok(())
+    })
+}
+
 /// Frees a `baton_leader` and its strings. NULL is a no-op; a pointer that is not a live
 /// `baton_leader` (freed already, or not from baton) is left alone and reported as
 /// `BATON_INVALID_HANDLE` through `baton_last_error`.

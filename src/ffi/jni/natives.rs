@@ -21,6 +21,7 @@ mod event_kind {
     pub const REVOKED: i32 = 2;
     pub const LEADER_CHANGED: i32 = 3;
     pub const CLOSED: i32 = 4;
+    pub const RESIGN_REQUESTED: i32 = 5;
 }
 
 /// `-1` from Java means "not set: use the Rust default".
@@ -58,6 +59,8 @@ pub extern "system" fn Java_dev_baton_Native_open<'l>(
     replicas: jint,
     replicas_timeout: jlong,
     connect_timeout: jlong,
+    allow_eviction: jboolean,
+    resign_on_request: jboolean,
 ) -> jlong {
     env.with_env(|env| -> Result<_, Failure> {
         let builder = builder(
@@ -71,7 +74,7 @@ pub extern "system" fn Java_dev_baton_Native_open<'l>(
                 connect_timeout,
             ],
             drift,
-            campaign,
+            [campaign, allow_eviction, resign_on_request],
             replicas,
         )?;
         Ok(ElectionHandle::into_raw(builder.build()?))
@@ -96,6 +99,8 @@ pub extern "system" fn Java_dev_baton_Native_currentLeader<'l>(
     replicas: jint,
     replicas_timeout: jlong,
     connect_timeout: jlong,
+    allow_eviction: jboolean,
+    resign_on_request: jboolean,
 ) -> JObject<'l> {
     env.with_env(|env| -> Result<_, Failure> {
         let builder = builder(
@@ -109,10 +114,54 @@ pub extern "system" fn Java_dev_baton_Native_currentLeader<'l>(
                 connect_timeout,
             ],
             drift,
-            campaign,
+            [campaign, allow_eviction, resign_on_request],
             replicas,
         )?;
         match builder.current_leader()? {
+            Some(info) => leader_info(env, &info),
+            None => Ok(JObject::null()),
+        }
+    })
+    .resolve::<Throw>()
+}
+
+/// Asks the current leader, wherever it runs, to hand over; returns who was asked, `null` if
+/// nobody leads.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // mirrors the Java builder's fields one to one
+pub extern "system" fn Java_dev_baton_Native_requestResign<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    store: JString<'l>,
+    name: JString<'l>,
+    prefix: JString<'l>,
+    ttl: jlong,
+    renew_interval: jlong,
+    retry_interval: jlong,
+    drift: jdouble,
+    campaign: jboolean,
+    replicas: jint,
+    replicas_timeout: jlong,
+    connect_timeout: jlong,
+    allow_eviction: jboolean,
+    resign_on_request: jboolean,
+) -> JObject<'l> {
+    env.with_env(|env| -> Result<_, Failure> {
+        let builder = builder(
+            env,
+            [&store, &name, &prefix],
+            [
+                ttl,
+                renew_interval,
+                retry_interval,
+                replicas_timeout,
+                connect_timeout,
+            ],
+            drift,
+            [campaign, allow_eviction, resign_on_request],
+            replicas,
+        )?;
+        match builder.request_resign()? {
             Some(info) => leader_info(env, &info),
             None => Ok(JObject::null()),
         }
@@ -154,6 +203,37 @@ pub extern "system" fn Java_dev_baton_Native_token<'l>(
         // SAFETY: as in `isLeader`.
         let h = unsafe { ElectionHandle::from_raw(handle) }?;
         Ok(h.with(Election::token)?.map_or(-1, to_jlong))
+    })
+    .resolve::<Throw>()
+}
+
+/// This instance's successful renewals so far; with `renewalNanos`, the renewal latency.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_baton_Native_renewalCount<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> jlong {
+    env.with_env(|_| -> Result<_, Failure> {
+        // SAFETY: as in `isLeader`.
+        let h = unsafe { ElectionHandle::from_raw(handle) }?;
+        Ok(to_jlong(h.with(Election::renewal_stats)?.count))
+    })
+    .resolve::<Throw>()
+}
+
+/// The summed round trips of this instance's successful renewals, in nanoseconds.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_baton_Native_renewalNanos<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> jlong {
+    env.with_env(|_| -> Result<_, Failure> {
+        // SAFETY: as in `isLeader`.
+        let h = unsafe { ElectionHandle::from_raw(handle) }?;
+        let total = h.with(Election::renewal_stats)?.total;
+        Ok(jlong::try_from(total.as_nanos()).unwrap_or(jlong::MAX))
     })
     .resolve::<Throw>()
 }
@@ -323,7 +403,7 @@ fn builder(
     [store, name, prefix]: [&JString<'_>; 3],
     [ttl, renew, retry, replicas_timeout, connect_timeout]: [jlong; 5],
     drift: jdouble,
-    campaign: bool,
+    [campaign, allow_eviction, resign_on_request]: [bool; 3],
     replicas: jint,
 ) -> Result<ElectionBuilder, Failure> {
     let mut b = Election::builder(string(env, store, "storeUrl")?, string(env, name, "name")?);
@@ -350,7 +430,9 @@ fn builder(
             .ok_or_else(|| Failure::Illegal("waitForReplicas needs a timeout".into()))?;
         b = b.wait_for_replicas(replicas as u32, timeout);
     }
-    Ok(b.campaign(campaign))
+    Ok(b.campaign(campaign)
+        .allow_eviction(allow_eviction)
+        .resign_on_request(resign_on_request))
 }
 
 fn to_jlong(v: u64) -> jlong {
@@ -405,9 +487,13 @@ fn event_object<'l>(env: &mut Env<'l>, event: &Event) -> Result<JObject<'l>, Fai
             env.delete_local_ref(info);
             Ok(obj)
         }
-        // Only sent with resign_on_request(false), which the Java API does not offer (yet):
-        // read as "no event", as after a poll timeout.
-        Event::ResignRequested { .. } => Ok(JObject::null()),
+        Event::ResignRequested { token } => new_event(
+            env,
+            event_kind::RESIGN_REQUESTED,
+            to_jlong(*token),
+            0,
+            &JObject::null(),
+        ),
     }
 }
 

@@ -138,6 +138,11 @@ final class EventDispatcher implements Runnable {
                     call(() -> l.leaderChanged(lastLeader));
                 }
                 break;
+            case NativeEvent.RESIGN_REQUESTED:
+                for (LeadershipListener l : listeners) {
+                    call(() -> l.resignRequested(e.token));
+                }
+                break;
             default:
                 throw new IllegalStateException("unknown event kind " + e.kind
                     + "; baton's jar and native library do not match");

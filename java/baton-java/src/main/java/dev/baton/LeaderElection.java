@@ -63,22 +63,37 @@ public final class LeaderElection implements AutoCloseable {
     }
 
     /**
-     * The native election. Never zeroed: another thread may be inside a call with it while
-     * {@link #close()} runs, so the memory is freed only by the Cleaner, once this object is
-     * unreachable; every call keeps {@code this} reachable until it returned.
+     * The native election; 0 only while a {@link Builder#connectInBackground(boolean)} election
+     * waits for its store, then set once. Never zeroed: another thread may be inside a call
+     * with it while {@link #close()} runs, so the memory is freed only by the Cleaner, once this
+     * object is unreachable; every call keeps {@code this} reachable until it returned.
      */
-    private final long handle;
+    private volatile long handle;
     private final String name;
-    private final String candidateId;
+    private volatile String candidateId;
     private volatile boolean closed; // set once, through CLOSED
     private final Object dispatcherLock = new Object();
     private EventDispatcher dispatcher; // guarded by dispatcherLock
+    /** Listeners added before the store answered; guarded by dispatcherLock. */
+    private final List<LeadershipListener> waiting = new ArrayList<>();
+    /** Why the last attempt to reach the store failed, while connecting in the background. */
+    private volatile BatonException connectFailure;
+    private volatile Thread connector;
+    /** The last reading, kept for after close (the counts only grow). */
+    private volatile RenewalStats renewals = new RenewalStats(0, Duration.ZERO);
 
     private LeaderElection(long handle, String name, String candidateId) {
         this.handle = handle;
         this.name = name;
         this.candidateId = candidateId;
         CLEANER.register(this, new Free(handle));
+    }
+
+    /** An election whose store did not answer yet; {@link Connector} builds it. */
+    private LeaderElection(String name, StoreUnreachableException first) {
+        this.name = name;
+        this.candidateId = "";
+        this.connectFailure = first;
     }
 
     /** The Cleaner's action; must not refer to the election. */
@@ -118,11 +133,12 @@ public final class LeaderElection implements AutoCloseable {
      *     application shuts down gets an answer, not an exception
      */
     public boolean isLeader() {
-        if (closed) {
+        long h = handle;
+        if (closed || h == 0) {
             return false;
         }
         try {
-            return Native.isLeader(handle);
+            return Native.isLeader(h);
         } catch (ElectionClosedException closedMeanwhile) {
             return false;
         } finally {
@@ -138,11 +154,12 @@ public final class LeaderElection implements AutoCloseable {
      * @return the token, or empty when not leading (also after {@link #close()})
      */
     public OptionalLong fencingToken() {
-        if (closed) {
+        long h = handle;
+        if (closed || h == 0) {
             return OptionalLong.empty();
         }
         try {
-            long token = Native.token(handle);
+            long token = Native.token(h);
             return token < 0 ? OptionalLong.empty() : OptionalLong.of(token);
         } catch (ElectionClosedException closedMeanwhile) {
             return OptionalLong.empty();
@@ -159,8 +176,34 @@ public final class LeaderElection implements AutoCloseable {
      */
     public Optional<LeaderInfo> leader() {
         ensureOpen();
+        long h = handle;
+        if (h == 0) {
+            return Optional.empty(); // the store has not answered yet
+        }
         try {
-            return Optional.ofNullable(Native.leader(handle));
+            return Optional.ofNullable(Native.leader(h));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * This instance's successful lease renewals so far and their summed round trips, for a
+     * renewal-latency metric. No store round trip.
+     *
+     * @return the counts; after {@link #close()}, the last ones read before it
+     */
+    public RenewalStats renewalStats() {
+        long h = handle;
+        if (closed || h == 0) {
+            return renewals;
+        }
+        try {
+            RenewalStats now = new RenewalStats(Native.renewalCount(h), Duration.ofNanos(Native.renewalNanos(h)));
+            renewals = now;
+            return now;
+        } catch (ElectionClosedException closedMeanwhile) {
+            return renewals;
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -177,8 +220,12 @@ public final class LeaderElection implements AutoCloseable {
      */
     public void resign() {
         ensureOpen();
+        long h = handle;
+        if (h == 0) {
+            return; // not connected, so not leading
+        }
         try {
-            Native.resign(handle);
+            Native.resign(h);
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -194,8 +241,20 @@ public final class LeaderElection implements AutoCloseable {
         if (!CLOSED.compareAndSet(this, false, true)) {
             return;
         }
+        long h;
+        synchronized (dispatcherLock) { // the connector sets the handle under this lock too
+            h = handle;
+            waiting.clear();
+        }
+        Thread c = connector;
+        if (c != null) {
+            c.interrupt();
+        }
+        if (h == 0) {
+            return;
+        }
         try {
-            Native.close(handle);
+            Native.close(h);
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -231,8 +290,33 @@ public final class LeaderElection implements AutoCloseable {
     }
 
     /**
+     * Whether the election reached its store and campaigns. Always true unless it was built with
+     * {@link Builder#connectInBackground(boolean) connectInBackground(true)} and its store has
+     * not answered yet.
+     *
+     * @return true once connected
+     */
+    public boolean isConnected() {
+        return handle != 0;
+    }
+
+    /**
+     * Why the last attempt to reach the store failed, while an election built with
+     * {@link Builder#connectInBackground(boolean) connectInBackground(true)} is not connected:
+     * a {@link StoreUnreachableException} while it keeps trying, or another
+     * {@link BatonException} (a refused password, an eviction policy baton does not accept)
+     * after which it stopped trying.
+     *
+     * @return the failure, or empty once connected (or when nothing failed)
+     */
+    public Optional<BatonException> connectFailure() {
+        return handle != 0 ? Optional.empty() : Optional.ofNullable(connectFailure);
+    }
+
+    /**
      * This instance's candidate id ({@code host:pid:nonce}), unique per election handle and
      * process life; it is what {@link LeaderInfo#candidateId()} shows while this instance leads.
+     * Empty while an election built with {@code connectInBackground(true)} waits for its store.
      *
      * @return the candidate id
      */
@@ -252,6 +336,10 @@ public final class LeaderElection implements AutoCloseable {
         Objects.requireNonNull(listener, "listener must not be null");
         ensureOpen();
         synchronized (dispatcherLock) {
+            if (handle == 0) {
+                waiting.add(listener); // registered once the store answers
+                return;
+            }
             if (dispatcher == null) {
                 long events;
                 try {
@@ -278,7 +366,7 @@ public final class LeaderElection implements AutoCloseable {
     public boolean removeListener(LeadershipListener listener) {
         Objects.requireNonNull(listener, "listener must not be null");
         synchronized (dispatcherLock) {
-            return dispatcher != null && dispatcher.remove(listener);
+            return waiting.remove(listener) || dispatcher != null && dispatcher.remove(listener);
         }
     }
 
@@ -286,6 +374,89 @@ public final class LeaderElection implements AutoCloseable {
     public String toString() {
         return "LeaderElection[name=" + name + ", candidateId=" + candidateId
             + (closed ? ", closed" : "") + "]";
+    }
+
+    /**
+     * Retries building the native election until the store answers or the election is closed,
+     * with exponential backoff; runs on its own daemon thread.
+     */
+    private static final class Connector implements Runnable {
+        private static final System.Logger LOG = System.getLogger("dev.baton");
+        private static final long FIRST_PAUSE_MILLIS = 250;
+        private static final long LONGEST_PAUSE_MILLIS = 10_000;
+
+        private final LeaderElection election;
+        private final Builder builder;
+
+        Connector(LeaderElection election, Builder builder) {
+            this.election = election;
+            this.builder = builder;
+        }
+
+        @Override
+        public void run() {
+            long pause = FIRST_PAUSE_MILLIS;
+            while (!election.closed) {
+                try {
+                    // Jitter spreads a fleet that lost its store at the same moment.
+                    Thread.sleep(pause / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(pause / 2 + 1));
+                } catch (InterruptedException closedMeanwhile) {
+                    return;
+                }
+                pause = Math.min(pause * 2, LONGEST_PAUSE_MILLIS);
+                long h;
+                String id;
+                try {
+                    h = builder.open();
+                } catch (StoreUnreachableException e) {
+                    election.connectFailure = e;
+                    continue;
+                } catch (BatonException e) {
+                    election.connectFailure = e;
+                    LOG.log(System.Logger.Level.ERROR, "election '" + election.name + "' stopped trying to"
+                        + " reach its store: " + e.getMessage());
+                    return;
+                }
+                try {
+                    id = Native.candidateId(h);
+                } catch (RuntimeException e) {
+                    Native.close(h);
+                    Native.free(h);
+                    continue;
+                }
+                if (election.connected(h, id)) {
+                    LOG.log(System.Logger.Level.INFO, "election '" + election.name + "' reached its store and"
+                        + " campaigns (candidate " + id + ")");
+                }
+                return;
+            }
+        }
+    }
+
+    /** The connector built the native election: adopt it, unless closed meanwhile. */
+    private boolean connected(long h, String id) {
+        List<LeadershipListener> pending;
+        synchronized (dispatcherLock) {
+            if (closed) {
+                Native.close(h);
+                Native.free(h);
+                return false;
+            }
+            candidateId = id;
+            CLEANER.register(this, new Free(h));
+            handle = h;
+            pending = List.copyOf(waiting);
+            waiting.clear();
+        }
+        connector = null;
+        for (LeadershipListener l : pending) {
+            try {
+                addListener(l);
+            } catch (ElectionClosedException closedMeanwhile) {
+                return true;
+            }
+        }
+        return true;
     }
 
     private void ensureOpen() {
@@ -318,6 +489,9 @@ public final class LeaderElection implements AutoCloseable {
         private int replicas = -1;
         private long replicasTimeout = UNSET;
         private long connectTimeout = UNSET;
+        private boolean allowEviction;
+        private boolean resignOnRequest = true;
+        private boolean connectInBackground;
         private final List<LeadershipListener> listeners = new ArrayList<>();
 
         private Builder(String storeUrl, String name) {
@@ -432,6 +606,53 @@ public final class LeaderElection implements AutoCloseable {
         }
 
         /**
+         * Accepts a Redis store whose {@code maxmemory-policy} is {@code allkeys-*}, under which
+         * Redis may evict the lease of a live leader and grant it to another instance (two
+         * leaders). Without it, {@link #build()} refuses such a store with a
+         * {@link ConfigurationException} (setting {@code allow_eviction}); {@code noeviction}
+         * and {@code volatile-*} are safe (baton's keys have no TTL). Default: false.
+         *
+         * @param allow whether to accept the risk
+         * @return this builder
+         */
+        public Builder allowEviction(boolean allow) {
+            this.allowEviction = allow;
+            return this;
+        }
+
+        /**
+         * What this leader does when someone asks it to hand over ({@link #requestResign()},
+         * {@code baton resign}). {@code true}: it resigns at once. {@code false}: it keeps
+         * leading and calls {@link LeadershipListener#resignRequested(long)}; the application
+         * stops its leader-only work, then calls {@link LeaderElection#resign()}, so that no
+         * work runs after the lease was given away. Default: true.
+         *
+         * @param immediately whether to resign without asking the application
+         * @return this builder
+         */
+        public Builder resignOnRequest(boolean immediately) {
+            this.resignOnRequest = immediately;
+            return this;
+        }
+
+        /**
+         * What {@link #build()} does when the store cannot be reached within the connect
+         * timeout. {@code false}: it throws {@link StoreUnreachableException}. {@code true}: it
+         * returns an election that does not lead ({@link LeaderElection#isConnected()} false,
+         * {@link LeaderElection#connectFailure()} says why) and keeps trying on a daemon thread
+         * of its own, with a backoff from 250ms up to 10s, then campaigns as usual; listeners
+         * added meanwhile receive their first callbacks then. Every other failure (a broken
+         * setting, a refused password) still throws from {@code build()}. Default: false.
+         *
+         * @param background whether to start without the store
+         * @return this builder
+         */
+        public Builder connectInBackground(boolean background) {
+            this.connectInBackground = background;
+            return this;
+        }
+
+        /**
          * Registers a listener from the start, as {@link LeaderElection#addListener} would.
          *
          * @param listener the listener
@@ -453,8 +674,23 @@ public final class LeaderElection implements AutoCloseable {
          */
         public LeaderElection build() {
             NativeLoader.load();
-            long handle = Native.open(storeUrl, name, keyPrefix, ttl, renewInterval, retryInterval,
-                drift, campaign, replicas, replicasTimeout, connectTimeout);
+            long handle;
+            try {
+                handle = open();
+            } catch (StoreUnreachableException e) {
+                if (!connectInBackground) {
+                    throw e;
+                }
+                LeaderElection pending = new LeaderElection(name, e);
+                for (LeadershipListener l : listeners) {
+                    pending.addListener(l);
+                }
+                Thread t = new Thread(new Connector(pending, copy()), "baton-connect-" + name);
+                t.setDaemon(true);
+                pending.connector = t;
+                t.start();
+                return pending;
+            }
             String candidateId;
             try {
                 candidateId = Native.candidateId(handle);
@@ -481,7 +717,48 @@ public final class LeaderElection implements AutoCloseable {
         public Optional<LeaderInfo> currentLeader() {
             NativeLoader.load();
             return Optional.ofNullable(Native.currentLeader(storeUrl, name, keyPrefix, ttl, renewInterval,
-                retryInterval, drift, campaign, replicas, replicasTimeout, connectTimeout));
+                retryInterval, drift, campaign, replicas, replicasTimeout, connectTimeout, allowEviction,
+                resignOnRequest));
+        }
+
+        /**
+         * Asks the current leader of this election, wherever it runs, to hand over through its
+         * normal release path (nobody's lease is deleted); it acts within milliseconds while it
+         * can reach the store. A leader built with {@code resignOnRequest(false)} is told through
+         * {@link LeadershipListener#resignRequested(long)} and resigns when it is ready.
+         *
+         * @return who was asked, or empty if nobody leads
+         * @throws ConfigurationException if any rule is broken
+         * @throws StoreUnreachableException if the store cannot be reached
+         * @throws NativeLibraryException if baton's native library cannot be loaded
+         */
+        public Optional<LeaderInfo> requestResign() {
+            NativeLoader.load();
+            return Optional.ofNullable(Native.requestResign(storeUrl, name, keyPrefix, ttl, renewInterval,
+                retryInterval, drift, campaign, replicas, replicasTimeout, connectTimeout, allowEviction,
+                resignOnRequest));
+        }
+
+        private long open() {
+            return Native.open(storeUrl, name, keyPrefix, ttl, renewInterval, retryInterval, drift, campaign,
+                replicas, replicasTimeout, connectTimeout, allowEviction, resignOnRequest);
+        }
+
+        /** The settings as of now: the connector must not see later changes to this builder. */
+        private Builder copy() {
+            Builder b = new Builder(storeUrl, name);
+            b.keyPrefix = keyPrefix;
+            b.ttl = ttl;
+            b.renewInterval = renewInterval;
+            b.retryInterval = retryInterval;
+            b.drift = drift;
+            b.campaign = campaign;
+            b.replicas = replicas;
+            b.replicasTimeout = replicasTimeout;
+            b.connectTimeout = connectTimeout;
+            b.allowEviction = allowEviction;
+            b.resignOnRequest = resignOnRequest;
+            return b;
         }
 
         private static long nanos(Duration d, String setting) {

@@ -36,4 +36,17 @@ public interface LeadershipListener {
      * @param leader the new leader, or empty while nobody is known to lead
      */
     default void leaderChanged(Optional<LeaderInfo> leader) {}
+
+    /**
+     * Someone asked this leader to hand over ({@link LeaderElection.Builder#requestResign()},
+     * {@code baton resign}), and the election was built with
+     * {@link LeaderElection.Builder#resignOnRequest(boolean) resignOnRequest(false)}: it still
+     * leads under {@code token}. Stop the leader-only work, then call
+     * {@link LeaderElection#resign()}, so that no work runs after the lease was given away. Sent
+     * at most once per grant; never with the default {@code resignOnRequest(true)}, where the
+     * election resigns by itself.
+     *
+     * @param token the token of the grant asked to hand over
+     */
+    default void resignRequested(long token) {}
 }

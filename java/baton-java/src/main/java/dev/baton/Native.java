@@ -21,12 +21,19 @@ final class Native {
     /** Starts an election; {@code -1}, {@code NaN} and {@code null} leave a setting at its default. */
     static native long open(String store, String name, String prefix, long ttlNanos, long renewNanos,
             long retryNanos, double drift, boolean campaign, int replicas, long replicasTimeoutNanos,
-            long connectTimeoutNanos);
+            long connectTimeoutNanos, boolean allowEviction, boolean resignOnRequest);
 
     /** One store read of who leads, without campaigning; arguments as for {@link #open}. */
     static native LeaderInfo currentLeader(String store, String name, String prefix, long ttlNanos,
             long renewNanos, long retryNanos, double drift, boolean campaign, int replicas,
-            long replicasTimeoutNanos, long connectTimeoutNanos);
+            long replicasTimeoutNanos, long connectTimeoutNanos, boolean allowEviction,
+            boolean resignOnRequest);
+
+    /** Asks the current leader to hand over; arguments as for {@link #open}; null if nobody leads. */
+    static native LeaderInfo requestResign(String store, String name, String prefix, long ttlNanos,
+            long renewNanos, long retryNanos, double drift, boolean campaign, int replicas,
+            long replicasTimeoutNanos, long connectTimeoutNanos, boolean allowEviction,
+            boolean resignOnRequest);
 
     static native boolean isLeader(long handle);
 
@@ -34,6 +41,10 @@ final class Native {
     static native long token(long handle);
 
     static native LeaderInfo leader(long handle);
+
+    static native long renewalCount(long handle);
+
+    static native long renewalNanos(long handle);
 
     static native String candidateId(long handle);
 

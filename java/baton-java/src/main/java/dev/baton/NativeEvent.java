@@ -7,6 +7,8 @@ final class NativeEvent {
     static final int LEADER_CHANGED = 3;
     /** The election was closed and every event was delivered. */
     static final int CLOSED = 4;
+    /** Someone asked this leader to hand over; sent only with {@code resignOnRequest(false)}. */
+    static final int RESIGN_REQUESTED = 5;
 
     final int kind;
     final long token;

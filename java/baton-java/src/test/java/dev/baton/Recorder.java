@@ -32,6 +32,11 @@ final class Recorder implements LeadershipListener {
     }
 
     @Override
+    public void resignRequested(long token) {
+        record(new Call("resignRequested", token, null, null, Thread.currentThread().getName()));
+    }
+
+    @Override
     public void leaderChanged(Optional<LeaderInfo> leader) {
         record(new Call("leaderChanged", leader.map(LeaderInfo::token).orElse(-1L), null, leader,
             Thread.currentThread().getName()));

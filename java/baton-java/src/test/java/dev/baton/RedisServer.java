@@ -32,9 +32,25 @@ public final class RedisServer implements AutoCloseable {
      * @return the running server
      */
     public static RedisServer start(String... extraArgs) throws Exception {
+        return start(-1, extraArgs);
+    }
+
+    /**
+     * Starts a server on {@code port}, which nothing else may listen on (a client that waits
+     * for a store that is not there yet, say).
+     *
+     * @param port the port
+     * @param extraArgs additional redis-server arguments
+     * @return the running server
+     */
+    public static RedisServer startOn(int port, String... extraArgs) throws Exception {
+        return start(port, extraArgs);
+    }
+
+    private static RedisServer start(int fixedPort, String... extraArgs) throws Exception {
         Exception last = null;
-        for (int attempt = 0; attempt < 5; attempt++) {
-            int port = freePort();
+        for (int attempt = 0; attempt < (fixedPort < 0 ? 5 : 1); attempt++) {
+            int port = fixedPort < 0 ? freePort() : fixedPort;
             Path log = Files.createTempFile("baton-redis-", ".log");
             // A configuration file must come first; sentinels get theirs that way.
             List<String> cmd = new ArrayList<>(List.of("redis-server"));

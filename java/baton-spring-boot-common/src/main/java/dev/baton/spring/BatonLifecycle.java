@@ -83,6 +83,9 @@ public class BatonLifecycle implements SmartLifecycle, SmartInitializingSingleto
         for (LeaderOnlyWork.LifecycleBean b : work.lifecycleBeans()) {
             electionOf.put(b, elections.get(b.election()));
         }
+        for (String name : work.clockedElections()) {
+            work.clock(elections.get(name)); // grant times count from startup, not from a first call
+        }
         elections.observe(e -> bridges.computeIfAbsent(e, this::attach));
     }
 
@@ -99,6 +102,7 @@ public class BatonLifecycle implements SmartLifecycle, SmartInitializingSingleto
         // A child context's close reaches its parent's listeners too; only ours counts.
         if (event.getApplicationContext() == context) {
             closing = true;
+            work.catchUp().shutdown();
         }
     }
 
@@ -199,6 +203,36 @@ public class BatonLifecycle implements SmartLifecycle, SmartInitializingSingleto
             }
             LOG.info("Leadership of '" + election.name() + "' ended (token " + token + ", " + reason.id() + ")");
             publish(new LeadershipRevokedEvent(election, token, reason));
+        }
+
+        /**
+         * Sent only with {@code resign-on-request=false}: the leader-only work of this election
+         * stops before the lease goes, so it never overlaps the next leader's. Runs on the
+         * election's event thread, which has nothing else to deliver until the revocation.
+         */
+        @Override
+        public void resignRequested(long token) {
+            LOG.info("Handing over leadership of '" + election.name() + "' (token " + token + ") on request:"
+                + " stopping its leader-only work first");
+            work.setHandingOver(election, true);
+            try {
+                stopLifecycleBeans();
+                int left = work.awaitIdle(election, shutdownTimeout);
+                if (left > 0) {
+                    LOG.warn(left + " @ConditionalOnLeader method(s) of '" + election.name() + "' still running after"
+                        + " baton.shutdown.timeout (" + DurationStyle.SIMPLE.print(shutdownTimeout)
+                        + "); resigning anyway" + (interruptOnRevoke ? ", which interrupts them" : ""));
+                }
+                if (!election.isClosed()) {
+                    election.resign();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (BatonException e) {
+                LOG.warn("Resigning election '" + election.name() + "' on request failed; its lease expires on its own", e);
+            } finally {
+                work.setHandingOver(election, false);
+            }
         }
 
         void announcePending() {

@@ -58,4 +58,29 @@ public @interface ConditionalOnLeader {
      * @return the longest wait, or empty for none
      */
     String awaitLeadership() default "";
+
+    /**
+     * The least time between the starts of two runs of this method anywhere in the fleet, as a
+     * duration such as {@code "10m"}; empty (the default) for none. A run starts only this long
+     * after this instance was granted leadership and after its own previous run; calls before
+     * that are skipped. No clocks are compared: every earlier leader's last run started before
+     * this instance's grant (single belief), and each instance measures on its own monotonic
+     * clock (see docs/spring.md for the assumptions). A fresh leader therefore skips the triggers
+     * of its first {@code minSpacing}.
+     *
+     * @return the least spacing, or empty for none
+     */
+    String minSpacing() default "";
+
+    /**
+     * Whether a trigger skipped while nobody led is run once when this instance is granted
+     * leadership: before the first grant at startup, after a graceful handover's few
+     * milliseconds, or while a crashed leader's lease ran out. At most one catch-up run per
+     * grant, whatever the number of triggers missed; a method with arguments is run with those of
+     * the first missed call. See docs/spring.md for when a trigger counts as missed (and the
+     * narrow case where it may run twice). Default: false.
+     *
+     * @return whether to catch up
+     */
+    boolean catchUp() default false;
 }

@@ -44,6 +44,8 @@ import org.springframework.core.annotation.MergedAnnotations;
 public class ConditionalOnLeaderBeanPostProcessor extends AbstractBeanFactoryAwareAdvisingPostProcessor
         implements ApplicationEventPublisherAware {
     private static final long serialVersionUID = 1L;
+    private static final org.apache.commons.logging.Log LOG =
+        org.apache.commons.logging.LogFactory.getLog(ConditionalOnLeaderBeanPostProcessor.class);
 
     private final transient LeaderOnlyWork work = new LeaderOnlyWork();
     private final boolean disabled;
@@ -128,6 +130,7 @@ public class ConditionalOnLeaderBeanPostProcessor extends AbstractBeanFactoryAwa
             return; // JDK types and the like: cannot carry the annotation
         }
         boolean classLevel = LeaderOnlyMethods.classLevel(type);
+        Map<Method, String> electionOf = new java.util.LinkedHashMap<>();
         Map<Method, Boolean> methods = MethodIntrospector.selectMethods(type,
             (MethodIntrospector.MetadataLookup<Boolean>) m -> LeaderOnlyMethods.annotated(m, type)
                 ? Boolean.TRUE : classLevel && LeaderOnlyMethods.guarded(m, type) ? Boolean.FALSE : null);
@@ -152,10 +155,23 @@ public class ConditionalOnLeaderBeanPostProcessor extends AbstractBeanFactoryAwa
             }
             try {
                 LeaderOnlyInterceptor.awaitOf(a);
+                if (!LeaderOnlyInterceptor.minSpacingOf(a).isZero() || a != null && a.catchUp()) {
+                    work.referenceClock(a.value());
+                }
             } catch (IllegalArgumentException bad) {
                 throw new BeanCreationException(beanName, label + ": " + bad.getMessage());
             }
             work.referenceElection(a == null ? "" : a.value());
+            electionOf.put(m, a == null ? "" : a.value());
+        }
+        if (!electionOf.isEmpty() && work.firstScan(type)) {
+            for (String call : SelfInvocations.find(type, electionOf)) {
+                String report = call + ": the call bypasses the proxy, so no leader check runs and it runs on every"
+                    + " instance. Call the method through the bean (inject it, or ObjectProvider<" + type.getSimpleName()
+                    + ">), or move it to another bean";
+                LOG.warn(report);
+                work.selfInvocation(report);
+            }
         }
         if (classLevel) {
             for (String listener : LISTENERS) {

@@ -13,6 +13,7 @@ import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.springframework.aop.ProxyMethodInvocation;
 import org.springframework.aop.support.AopUtils;
 import org.springframework.boot.convert.DurationStyle;
 import org.springframework.context.ApplicationEventPublisher;
@@ -27,7 +28,8 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
     private static final Log LOG = LogFactory.getLog(LeaderOnlyInterceptor.class);
 
     /** A method's election and how it says "skipped"; resolved once per method. */
-    private record Target(String election, Object skipped, String label, Duration await) {}
+    private record Target(String election, Object skipped, String label, Duration await, Duration minSpacing,
+            boolean catchUp) {}
 
     private final LeaderOnlyWork work;
     private final Supplier<LeaderElections> elections;
@@ -35,6 +37,7 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
     private final Map<MethodClassKey, Target> targets = new ConcurrentHashMap<>();
     private final Map<MethodClassKey, LeaderElection> resolved = new ConcurrentHashMap<>();
     private final Map<LeaderElection, GrantSignal> signals = new ConcurrentHashMap<>();
+    private final Map<MethodClassKey, RunSpacing> spacings = new ConcurrentHashMap<>();
 
     LeaderOnlyInterceptor(LeaderOnlyWork work, Supplier<LeaderElections> elections,
             Supplier<ApplicationEventPublisher> publisher) {
@@ -75,7 +78,22 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
         try {
             OptionalLong token = tokenOf(election);
             if (token.isEmpty()) {
+                if (target.catchUp() && invocation instanceof ProxyMethodInvocation p) {
+                    work.catchUp().skipped(key, election, p.getProxy(), invocation.getMethod(), invocation.getArguments());
+                }
                 return skip(invocation, target, election, "this instance does not lead");
+            }
+            if (work.isHandingOver(election)) {
+                return skip(invocation, target, election, "leadership is being handed over on request");
+            }
+            if (!target.minSpacing().isZero()) {
+                long now = System.nanoTime();
+                long grantedAt = work.clock(election).grantedAt(token.getAsLong(), now);
+                String tooSoon = spacings.computeIfAbsent(key, k -> new RunSpacing(target.minSpacing()))
+                    .claim(grantedAt, now);
+                if (tooSoon != null) {
+                    return skip(invocation, target, election, tooSoon);
+                }
             }
             context.arm(token.getAsLong());
             // Armed first, checked again: a revocation that raced with the first check either
@@ -122,7 +140,7 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
         String election = a == null ? "" : a.value();
         Object skipped = Optional.class.equals(method.getReturnType()) ? Optional.empty() : null;
         return new Target(election, skipped, targetClass.getSimpleName() + "." + method.getName() + "()",
-            awaitOf(a));
+            awaitOf(a), minSpacingOf(a), a != null && a.catchUp());
     }
 
     /**
@@ -131,7 +149,20 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
      * @throws IllegalArgumentException naming the attribute, the value and the format
      */
     static Duration awaitOf(ConditionalOnLeader a) {
-        String s = a == null ? "" : a.awaitLeadership().trim();
+        return durationOf("awaitLeadership", a == null ? "" : a.awaitLeadership(), "skip at once");
+    }
+
+    /**
+     * The annotation's {@code minSpacing} as a duration.
+     *
+     * @throws IllegalArgumentException naming the attribute, the value and the format
+     */
+    static Duration minSpacingOf(ConditionalOnLeader a) {
+        return durationOf("minSpacing", a == null ? "" : a.minSpacing(), "space nothing");
+    }
+
+    private static Duration durationOf(String attribute, String value, String emptyMeans) {
+        String s = value.trim();
         if (s.isEmpty()) {
             return Duration.ZERO;
         }
@@ -142,8 +173,8 @@ final class LeaderOnlyInterceptor implements MethodInterceptor {
             }
             return d;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("@ConditionalOnLeader(awaitLeadership = \"" + s + "\") is not a"
-                + " duration; use a value such as \"2s\" or \"500ms\", or leave it empty to skip at once", e);
+            throw new IllegalArgumentException("@ConditionalOnLeader(" + attribute + " = \"" + s + "\") is not a"
+                + " duration; use a value such as \"2s\" or \"500ms\", or leave it empty to " + emptyMeans, e);
         }
     }
 }

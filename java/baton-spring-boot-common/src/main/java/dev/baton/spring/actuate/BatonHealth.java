@@ -12,7 +12,8 @@ import java.util.Map;
  * What baton's health indicator reports, independent of the actuator's health classes (they
  * moved in Boot 4; each starter wraps this in its own {@code HealthIndicator}). {@code DOWN} when
  * the store cannot be reached (one lease read over baton's shared connection); the details list
- * each election with this instance's role, its token and who leads. A follower is {@code UP}.
+ * each election with this instance's role, its token and who leads. A follower is {@code UP}; an
+ * election still waiting for its store ({@code baton.connect-in-background}) is {@code DOWN}.
  */
 public final class BatonHealth {
     /**
@@ -57,6 +58,13 @@ public final class BatonHealth {
             } catch (BatonException unreachable) {
                 up = false;
                 details.put("error", unreachable.getMessage());
+            }
+        }
+        for (LeaderElection e : all) {
+            // Started without its store (baton.connect-in-background): down until it answers.
+            if (!e.isClosed() && !e.isConnected()) {
+                up = false;
+                e.connectFailure().ifPresent(f -> details.putIfAbsent("error", f.getMessage()));
             }
         }
         details.put("elections", described);

@@ -10,7 +10,8 @@ import java.util.OptionalLong;
  *
  * @param election the election's name
  * @param candidateId this instance's candidate id
- * @param role {@code leader}, {@code follower} or {@code closed}
+ * @param role {@code leader}, {@code follower}, {@code connecting} (started without its store,
+ *     {@code baton.connect-in-background}) or {@code closed}
  * @param token this instance's fencing token while it leads, else null
  * @param leader who leads as last seen in the store, or null if nobody does
  */
@@ -40,6 +41,9 @@ public record ElectionDescriptor(String election, String candidateId, String rol
      * @return the description
      */
     public static ElectionDescriptor of(LeaderElection e) {
+        if (!e.isClosed() && !e.isConnected()) {
+            return new ElectionDescriptor(e.name(), e.candidateId(), "connecting", null, null);
+        }
         try {
             OptionalLong token = e.fencingToken();
             Leader leader = e.leader().map(Leader::of).orElse(null);

@@ -131,7 +131,10 @@ public class BatonElectionFactory {
             .drift(pick(own == null ? null : own.getDrift(), properties.getDrift()))
             .campaign(properties.getLeadership() != BatonProperties.Leadership.NEVER
                 && pick(own == null ? null : own.getCampaign(), properties.isCampaign()))
-            .connectTimeout(properties.getConnectTimeout());
+            .connectTimeout(properties.getConnectTimeout())
+            .allowEviction(pick(own == null ? null : own.getAllowEviction(), properties.isAllowEviction()))
+            .resignOnRequest(resignOnRequest(name))
+            .connectInBackground(properties.isConnectInBackground());
         Duration renew = pick(own == null ? null : own.getRenewInterval(), properties.getRenewInterval());
         if (renew != null) {
             b.renewInterval(renew);
@@ -147,6 +150,18 @@ public class BatonElectionFactory {
             c.customize(name, b);
         }
         return b;
+    }
+
+    /**
+     * Whether an election resigns by itself when asked to hand over ({@code false}: baton's
+     * lifecycle stops the election's leader-only work first, then resigns).
+     *
+     * @param name the election's name
+     * @return {@code baton.elections.<name>.resign-on-request}, else {@code baton.resign-on-request}
+     */
+    public boolean resignOnRequest(String name) {
+        BatonProperties.Election own = properties.getElections().get(name);
+        return pick(own == null ? null : own.getResignOnRequest(), properties.isResignOnRequest());
     }
 
     private static <T> T pick(T own, T shared) {
@@ -233,7 +248,8 @@ public class BatonElectionFactory {
         return new BatonStartupException("baton could not reach its store " + s.redacted() + " (from "
             + s.source() + ") for election '" + name + "': " + e.getMessage(),
             "Start Redis there, or point baton.store at a Redis this host can reach (startup waits"
-                + " baton.connect-timeout = " + DurationStyle.SIMPLE.print(properties.getConnectTimeout()) + " for it).", e);
+                + " baton.connect-timeout = " + DurationStyle.SIMPLE.print(properties.getConnectTimeout()) + " for it);"
+                + " or set baton.connect-in-background=true to start as a follower and campaign once it answers.", e);
     }
 
     /** The property behind one of baton's setting names. */
@@ -253,6 +269,9 @@ public class BatonElectionFactory {
                 return own != null && own.getDrift() != null ? ownPrefix + "drift" : "baton.drift";
             case "wait_for_replicas":
                 return "baton.replicas.count/timeout";
+            case "allow_eviction":
+                return own != null && own.getAllowEviction() != null ? ownPrefix + "allow-eviction"
+                    : "baton.allow-eviction";
             case "store":
                 return store().source();
             case "election":

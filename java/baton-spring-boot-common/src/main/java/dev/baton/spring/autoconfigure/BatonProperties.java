@@ -76,6 +76,30 @@ public class BatonProperties {
      */
     private boolean interruptOnRevoke = true;
 
+    /**
+     * What startup does when the store cannot be reached within connect-timeout. false: it fails
+     * (the deploy is rolled back). true: the application starts with every election a follower
+     * (health DOWN, role "connecting"), keeps trying in the background (backoff up to 10s) and
+     * campaigns once the store answers. Wrong settings and refused credentials fail either way.
+     */
+    private boolean connectInBackground = false;
+
+    /**
+     * Whether to accept a Redis store whose maxmemory-policy is allkeys-*, under which Redis may
+     * evict a live leader's lease and grant it to another instance (two leaders). When false,
+     * startup refuses such a store; noeviction and volatile-* are safe either way.
+     */
+    private boolean allowEviction = false;
+
+    /**
+     * What a leader does when asked to hand over from elsewhere (baton resign,
+     * LeaderElection.Builder.requestResign). true: it resigns at once,
+     * while its leader-only work may still run. false: it first stops its leader-only lifecycle
+     * beans and waits for its running leader-only methods (up to shutdown.timeout), then resigns:
+     * no leader-only work overlaps the next leader's.
+     */
+    private boolean resignOnRequest = true;
+
     private final Replicas replicas = new Replicas();
 
     private final Shutdown shutdown = new Shutdown();
@@ -192,6 +216,30 @@ public class BatonProperties {
         this.interruptOnRevoke = interruptOnRevoke;
     }
 
+    public boolean isConnectInBackground() {
+        return connectInBackground;
+    }
+
+    public void setConnectInBackground(boolean connectInBackground) {
+        this.connectInBackground = connectInBackground;
+    }
+
+    public boolean isAllowEviction() {
+        return allowEviction;
+    }
+
+    public void setAllowEviction(boolean allowEviction) {
+        this.allowEviction = allowEviction;
+    }
+
+    public boolean isResignOnRequest() {
+        return resignOnRequest;
+    }
+
+    public void setResignOnRequest(boolean resignOnRequest) {
+        this.resignOnRequest = resignOnRequest;
+    }
+
     public Replicas getReplicas() {
         return replicas;
     }
@@ -264,6 +312,12 @@ public class BatonProperties {
         /** Whether this instance competes for this election. */
         private Boolean campaign;
 
+        /** Whether this election accepts an allkeys-* eviction policy on its store. */
+        private Boolean allowEviction;
+
+        /** Whether this election resigns at once when asked to hand over (see baton.resign-on-request). */
+        private Boolean resignOnRequest;
+
         public Duration getTtl() {
             return ttl;
         }
@@ -302,6 +356,22 @@ public class BatonProperties {
 
         public void setCampaign(Boolean campaign) {
             this.campaign = campaign;
+        }
+
+        public Boolean getAllowEviction() {
+            return allowEviction;
+        }
+
+        public void setAllowEviction(Boolean allowEviction) {
+            this.allowEviction = allowEviction;
+        }
+
+        public Boolean getResignOnRequest() {
+            return resignOnRequest;
+        }
+
+        public void setResignOnRequest(Boolean resignOnRequest) {
+            this.resignOnRequest = resignOnRequest;
         }
     }
 }

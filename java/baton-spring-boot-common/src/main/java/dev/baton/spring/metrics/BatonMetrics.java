@@ -8,8 +8,10 @@ import dev.baton.spring.LeaderOnlyInvocationSkippedEvent;
 import dev.baton.spring.LeadershipGrantedEvent;
 import dev.baton.spring.LeadershipRevokedEvent;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.concurrent.TimeUnit;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.context.ApplicationEvent;
 import org.springframework.context.ApplicationListener;
@@ -22,7 +24,9 @@ import org.springframework.context.ApplicationListener;
  *   <li>{@code baton.revocations} (counter, tag {@code reason}: resigned, closed, lease_lost,
  *       lease_expired, store_unreachable): ends of this instance's leadership;</li>
  *   <li>{@code baton.invocations.skipped} (counter, tag {@code method}): leader-only invocations
- *       skipped because this instance did not lead.</li>
+ *       skipped because this instance did not lead;</li>
+ *   <li>{@code baton.renewal.latency} (function timer): this instance's successful lease
+ *       renewals and their round trips, while it leads.</li>
  * </ul>
  */
 public class BatonMetrics implements ApplicationListener<ApplicationEvent>, SmartInitializingSingleton {
@@ -48,6 +52,11 @@ public class BatonMetrics implements ApplicationListener<ApplicationEvent>, Smar
                 .description("1 while this instance leads the election, else 0")
                 .register(registry);
             // At 0 from the start: a dashboard or alert sees the series before the first event.
+            FunctionTimer.builder("baton.renewal.latency", e, x -> x.renewalStats().count(),
+                    x -> x.renewalStats().total().toNanos(), TimeUnit.NANOSECONDS)
+                .tag("election", e.name())
+                .description("Round trips of this instance's successful lease renewals")
+                .register(registry);
             grants(e.name());
             for (RevokeReason reason : RevokeReason.values()) {
                 revocations(e.name(), reason.id());
