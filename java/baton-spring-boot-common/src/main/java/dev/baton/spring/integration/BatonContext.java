@@ -23,12 +23,14 @@ public final class BatonContext implements Context {
     private final LeaderElection election;
     private final String role;
     private final long token;
+    private final RoleRelay relay;
     private volatile RevokeReason revokeReason;
 
-    BatonContext(LeaderElection election, String role, long token) {
+    BatonContext(LeaderElection election, String role, long token, RoleRelay relay) {
         this.election = election;
         this.role = role;
         this.token = token;
+        this.relay = relay;
     }
 
     /**
@@ -44,16 +46,24 @@ public final class BatonContext implements Context {
     }
 
     /**
-     * Gives the leadership up through baton's release path ({@link LeaderElection#resign()}): the
-     * lease is deleted and the other instances are woken, one of them leads a few milliseconds
-     * later; this instance sits out one ttl before it competes again. Does nothing when this grant
-     * no longer leads. Blocks until the store confirmed the release.
+     * Gives the leadership up through baton's release path: first this instance is told of the
+     * revocation (the role's endpoints stop, the candidates' {@code onRevoked} and the
+     * {@code OnRevokedEvent} listeners run; a {@code Candidate.onGranted} still running is
+     * interrupted, unless {@code baton.interrupt-on-revoke=false}), then
+     * {@link LeaderElection#resign()} deletes the lease and wakes the other instances, one of
+     * which leads a few milliseconds later. This instance sits out one ttl before it competes
+     * again. Does nothing when this grant no longer leads. Blocks until the store confirmed the
+     * release.
      *
      * @throws dev.baton.BatonException if the store refused or could not be reached (the lease
      *     then expires on its own)
      */
     @Override
     public void yield() {
+        if (!holdsThisGrant()) {
+            return;
+        }
+        relay.yield(this);
         if (!holdsThisGrant()) {
             return;
         }

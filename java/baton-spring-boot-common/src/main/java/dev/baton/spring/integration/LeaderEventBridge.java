@@ -141,7 +141,7 @@ public class LeaderEventBridge implements SmartLifecycle, SmartInitializingSingl
             return null;
         }
         List<Candidate> mine = candidates.stream().filter(c -> roles.contains(c.getRole())).toList();
-        RoleRelay relay = new RoleRelay(election, roles, mine, publisher, this, interruptOnRevoke);
+        RoleRelay relay = new RoleRelay(election, roles, mine, publisher, this, interruptOnRevoke, shutdownTimeout);
         if (!election.isClosed()) {
             election.addListener(relay);
         }

@@ -4,6 +4,8 @@ import dev.baton.BatonException;
 import dev.baton.LeaderElection;
 import dev.baton.LeadershipListener;
 import dev.baton.RevokeReason;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ExecutionException;
@@ -36,12 +38,16 @@ final class RoleRelay implements LeadershipListener {
     private final LeaderEventPublisher publisher;
     private final Object source;
     private final boolean interruptOnRevoke;
+    private final Duration yieldTimeout;
     private final ThreadPoolExecutor serial;
+    private volatile Thread relayThread;
 
     // Touched only on the relay thread.
     private boolean started;
     private long pending = NONE;
     private List<BatonContext> told = List.of(); // the contexts of the grant the application was told of
+    private final List<Candidate> granted = new ArrayList<>(); // the candidates told of that grant
+    private boolean published; // whether the OnGrantedEvent listeners were told of it
 
     // The candidate call that a revocation interrupts.
     private final Object interruptLock = new Object();
@@ -49,15 +55,17 @@ final class RoleRelay implements LeadershipListener {
     private Thread grantingThread; // guarded by interruptLock
 
     RoleRelay(LeaderElection election, List<String> roles, List<Candidate> candidates, LeaderEventPublisher publisher,
-            Object source, boolean interruptOnRevoke) {
+            Object source, boolean interruptOnRevoke, Duration yieldTimeout) {
         this.election = election;
         this.roles = List.copyOf(roles);
         this.candidates = List.copyOf(candidates);
         this.publisher = publisher;
         this.source = source;
         this.interruptOnRevoke = interruptOnRevoke;
+        this.yieldTimeout = yieldTimeout;
         this.serial = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "baton-si-" + election.name());
+            relayThread = t;
             t.setDaemon(true);
             return t;
         });
@@ -85,13 +93,7 @@ final class RoleRelay implements LeadershipListener {
 
     @Override
     public void revoked(long token, RevokeReason reason) {
-        if (interruptOnRevoke) {
-            synchronized (interruptLock) {
-                if (granting == token && grantingThread != null) {
-                    grantingThread.interrupt(); // Candidate.onGranted's contract: an interrupt means "no longer leader"
-                }
-            }
-        }
+        interruptGrant(token);
         run(() -> {
             if (pending == token) {
                 pending = NONE;
@@ -100,6 +102,35 @@ final class RoleRelay implements LeadershipListener {
                 untell(reason);
             }
         });
+    }
+
+    /**
+     * {@link BatonContext#yield()}: tells this instance of the revocation before the lease is
+     * released, so that the next leader never overlaps with this one's endpoints.
+     */
+    void yield(BatonContext context) {
+        Runnable untell = () -> {
+            if (!told.isEmpty() && told.get(0).token() == context.token()) {
+                untell(RevokeReason.RESIGNED);
+            }
+        };
+        if (Thread.currentThread() == relayThread) {
+            untell.run(); // from a candidate or a listener
+            return;
+        }
+        interruptGrant(context.token());
+        awaitStopped(submit(untell), System.nanoTime() + yieldTimeout.toNanos(), "Yielding");
+    }
+
+    /** Candidate.onGranted's contract: an interrupt means "no longer leader". */
+    private void interruptGrant(long token) {
+        if (interruptOnRevoke) {
+            synchronized (interruptLock) {
+                if (granting == token && grantingThread != null) {
+                    grantingThread.interrupt();
+                }
+            }
+        }
     }
 
     /** The application context started: tell a grant that came before. */
@@ -131,17 +162,21 @@ final class RoleRelay implements LeadershipListener {
 
     /** Waits for {@link #stop()}'s revocation until {@code deadline} (System.nanoTime()). */
     void awaitStopped(Future<?> done, long deadline) {
+        awaitStopped(done, deadline, "Revoking");
+    }
+
+    private void awaitStopped(Future<?> done, long deadline, String what) {
         if (done == null) {
             return;
         }
         try {
             done.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            LOG.warn("Revoking Spring Integration role(s) " + roles + " of election '" + election.name()
+            LOG.warn(what + " Spring Integration role(s) " + roles + " of election '" + election.name()
                 + "' did not finish within baton.shutdown.timeout (a Candidate or OnRevokedEvent listener"
                 + " blocks); releasing leadership anyway");
         } catch (ExecutionException e) {
-            LOG.error("Revoking Spring Integration role(s) " + roles + " failed", e.getCause());
+            LOG.error(what + " Spring Integration role(s) " + roles + " failed", e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -152,24 +187,33 @@ final class RoleRelay implements LeadershipListener {
     }
 
     private void tell(long token) {
-        List<BatonContext> contexts = roles.stream().map(r -> new BatonContext(election, r, token)).toList();
+        List<BatonContext> contexts = roles.stream().map(r -> new BatonContext(election, r, token, this)).toList();
         told = contexts;
+        published = false;
         boolean refused = false;
+        boolean interrupted = false;
         synchronized (interruptLock) {
             granting = token;
             grantingThread = Thread.currentThread();
         }
         try {
             for (Candidate c : candidates) {
+                if (told != contexts) {
+                    return; // a candidate yielded
+                }
+                granted.add(c);
                 try {
                     c.onGranted(contextOf(contexts, c.getRole()));
                 } catch (InterruptedException e) {
                     LOG.debug("Candidate " + c.getId() + " was interrupted: leadership of '" + election.name()
                         + "' ended");
+                    interrupted = true; // the revocation is queued behind this task
+                    break;
                 } catch (RuntimeException e) {
                     LOG.error("Candidate " + c.getId() + " (role " + c.getRole() + ") failed in onGranted;"
                         + " resigning election '" + election.name() + "' so that another instance takes the role", e);
                     refused = true;
+                    break;
                 }
             }
         } finally {
@@ -179,30 +223,45 @@ final class RoleRelay implements LeadershipListener {
                 Thread.interrupted(); // an interrupt meant for this grant must not reach the next task
             }
         }
+        if (refused && told == contexts) {
+            contexts.get(0).yield();
+            return;
+        }
+        if (interrupted || told != contexts) {
+            return;
+        }
+        published = true;
         for (BatonContext context : contexts) {
+            if (told != contexts) {
+                return; // yielded meanwhile
+            }
             try {
                 publisher.publishOnGranted(source, context, context.getRole());
             } catch (RuntimeException e) {
                 LOG.error("An OnGrantedEvent listener failed (role " + context.getRole() + ")", e);
             }
         }
-        if (refused) {
-            contexts.get(0).yield();
-        }
     }
 
     private void untell(RevokeReason reason) {
         List<BatonContext> contexts = told;
+        boolean wasPublished = published;
         told = List.of();
+        published = false;
         for (BatonContext context : contexts) {
             context.revoked(reason);
         }
-        for (Candidate c : candidates) {
+        List<Candidate> revoked = List.copyOf(granted);
+        granted.clear();
+        for (Candidate c : revoked) {
             try {
                 c.onRevoked(contextOf(contexts, c.getRole()));
             } catch (RuntimeException e) {
                 LOG.error("Candidate " + c.getId() + " (role " + c.getRole() + ") failed in onRevoked", e);
             }
+        }
+        if (!wasPublished) {
+            return; // the listeners never heard of this grant
         }
         for (BatonContext context : contexts) {
             try {
