@@ -226,19 +226,59 @@ class IntegrationBridgeTests {
         }));
     }
 
+    /**
+     * While a's role is being revoked, watches (for a while) whether b gets granted: it must not,
+     * since a releases its lease only after its revocation was told.
+     */
+    static class WatchesForOverlap implements Candidate {
+        final Journal journal;
+        volatile String seen;
+
+        WatchesForOverlap(Journal journal) {
+            this.journal = journal;
+        }
+
+        @Override
+        public String getRole() {
+            return "cleanup";
+        }
+
+        @Override
+        public String getId() {
+            return "watch";
+        }
+
+        @Override
+        public void onGranted(Context ctx) {}
+
+        @Override
+        public void onRevoked(Context ctx) {
+            try {
+                journal.await(0, e -> e.is("b", "granted") && "cleanup".equals(e.detail()), Duration.ofSeconds(2), "");
+                seen = "b was granted while a was still revoking";
+            } catch (AssertionError notGranted) {
+                seen = "no overlap";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     @Test
     void closingTheLeaderStopsItsEndpointsBeforeTheNextGrant() {
         String app = unique();
         Journal journal = new Journal();
+        WatchesForOverlap watch = new WatchesForOverlap(journal);
         ApplicationContextRunner fleet = runner.withBean(Journal.class, () -> journal)
             .withPropertyValues("baton.store=" + redis.url(), "spring.application.name=" + app,
                 "baton.integration.roles.cleanup=" + app + "-cleanup");
-        fleet.withPropertyValues("test.instance=a").run(a -> {
+        fleet.withPropertyValues("test.instance=a").withBean(Candidate.class, () -> watch).run(a -> {
             awaitEvent(a, "a", "granted", "cleanup");
             fleet.withPropertyValues("test.instance=b").run(b -> {
                 assertThat(b).hasNotFailed();
                 int mark = journal.size();
                 a.close();
+                assertThat(watch.seen).isEqualTo("no overlap");
                 Journal.Entry next = journal.await(mark, e -> e.is("b", "granted") && "cleanup".equals(e.detail()),
                     WAIT, "b's grant");
                 assertThat(journal.entries().subList(mark, journal.size()))
