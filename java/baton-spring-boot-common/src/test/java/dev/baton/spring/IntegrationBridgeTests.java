@@ -19,10 +19,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -456,7 +459,8 @@ class IntegrationBridgeTests {
     }
 
     @Test
-    void backsOffWhileTheApplicationKeepsItsOwnInitiator() {
+    @ExtendWith(OutputCaptureExtension.class)
+    void backsOffWhileTheApplicationKeepsItsOwnInitiator(CapturedOutput output) {
         alone().withPropertyValues("baton.leadership=always", "spring.application.name=" + unique())
             .withUserConfiguration(OwnInitiator.class).run(context -> {
                 assertThat(context).hasNotFailed().doesNotHaveBean(LeaderEventBridge.class);
@@ -465,6 +469,8 @@ class IntegrationBridgeTests {
                 assertThat(granted.token()).as("not baton's context").isEqualTo(-1);
                 await().atMost(WAIT).until(() -> roles(context).allEndpointsRunning("cleanup"));
                 assertThat(context.getBean(LeaderElections.class).find("cleanup")).isEmpty();
+                assertThat(output).contains("bean(s) [leaderInitiator] (LockRegistryLeaderInitiator) elect instead")
+                    .contains("baton.integration.enabled=false");
             });
     }
 }

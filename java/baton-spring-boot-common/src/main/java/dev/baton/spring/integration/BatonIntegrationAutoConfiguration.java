@@ -83,13 +83,8 @@ public class BatonIntegrationAutoConfiguration {
         }
     }
 
-    /** Another leader initiator elects: say why baton does not. */
+    /** When another leader initiator elects, says why baton does not. */
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnBean(type = {
-        "org.springframework.integration.support.leader.LockRegistryLeaderInitiator",
-        "org.springframework.integration.zookeeper.leader.LeaderInitiator",
-        "org.springframework.integration.hazelcast.leader.LeaderInitiator",
-        "org.springframework.cloud.kubernetes.commons.leader.LeaderInitiator"})
     static class BackedOff {
         @Bean
         static SmartInitializingSingleton batonLeaderEventBridgeBackedOff(ListableBeanFactory beans) {
