@@ -68,8 +68,14 @@ class IntegrationFleetApp {
             journal.add(instance, "granted", token(event.getContext()), event.getRole() + " " + System.nanoTime());
         }
 
+        /**
+         * Finishes the role's work (200 ms, as a flush would), then journals: with baton, the next
+         * leader is granted only after this returned, since the lease is released after the
+         * revocation was told.
+         */
         @EventListener(condition = "#event.role == 'cleanup'")
-        public void revoked(OnRevokedEvent event) {
+        public void revoked(OnRevokedEvent event) throws InterruptedException {
+            Thread.sleep(200);
             String reason = event.getContext() instanceof BatonContext b
                 ? b.revokeReason().map(r -> r.id()).orElse("?") : "?";
             journal.add(instance, "revoked", token(event.getContext()),
