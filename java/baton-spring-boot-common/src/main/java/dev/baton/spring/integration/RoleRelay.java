@@ -72,14 +72,6 @@ final class RoleRelay implements LeadershipListener {
         serial.allowCoreThreadTimeOut(true);
     }
 
-    List<String> roles() {
-        return roles;
-    }
-
-    LeaderElection election() {
-        return election;
-    }
-
     @Override
     public void granted(long token) {
         run(() -> {
