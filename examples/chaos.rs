@@ -44,6 +44,9 @@ struct Args {
     /// Skip the Sentinel phase.
     #[arg(long)]
     no_sentinel: bool,
+    /// Adds a ZooKeeper phase (10% of the time), which still fails its liveness bounds.
+    #[arg(long)]
+    zookeeper: bool,
     /// Print only the summary, not each fault.
     #[arg(long, short)]
     quiet: bool,
@@ -71,9 +74,15 @@ fn main() -> ExitCode {
     } else {
         args.duration * 3 / 20
     };
-    cfg.standalone = args.duration - cluster - sentinel;
+    let zookeeper = if args.zookeeper {
+        args.duration / 10
+    } else {
+        Duration::ZERO
+    };
+    cfg.standalone = args.duration - cluster - sentinel - zookeeper;
     cfg.sentinel = sentinel;
     cfg.cluster = cluster;
+    cfg.zookeeper = zookeeper;
     cfg.candidates = args.candidates.max(2);
     cfg.elections = args.elections.max(1);
     cfg.wait_elections.retain(|&e| e < cfg.elections);

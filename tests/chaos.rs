@@ -1,17 +1,18 @@
 //! The short chaos run (about two and a half minutes): one fixed seed and one random seed,
-//! each through a standalone, a Sentinel and a Cluster phase in which every fault class runs
-//! at least once, checked by the safety checker. The long run is
+//! each through a standalone, a Sentinel and a Cluster phase (a ZooKeeper phase on request) in
+//! which every fault class runs at least once, checked by the safety checker. The long run is
 //! `make chaos` (examples/chaos.rs); docs/chaos.md explains both and the summary.
 //!
 //! The candidates are this test binary again: the harness starts it with only
 //! `chaos_candidate_entry` selected and the candidate's configuration in its environment.
 //! Set `BATON_CHAOS_SEED` to replay one seed here, `BATON_CHAOS_KINDS=a,b` to inject only
-//! those kinds.
+//! those kinds, `BATON_CHAOS_PHASES=standalone,zookeeper` to run only those phases.
 
 #[path = "chaos/mod.rs"]
 mod chaos;
 
 use std::process::Command;
+use std::time::Duration;
 
 use chaos::faults::Kind;
 use chaos::{candidate, checker, harness};
@@ -50,6 +51,24 @@ fn chaos_short_run() {
     for seed in seeds {
         let mut cfg = harness::Config::new(seed, launcher);
         cfg.verbose = std::env::var_os("BATON_CHAOS_VERBOSE").is_some();
+        // The ZooKeeper phase runs only when named (BATON_CHAOS_PHASES=zookeeper): the
+        // ZooKeeper store still misses its liveness bounds (docs/chaos.md).
+        if let Ok(phases) = std::env::var("BATON_CHAOS_PHASES") {
+            let on = |p: &str| phases.split(',').any(|x| x == p);
+            if on("zookeeper") {
+                cfg.zookeeper = Duration::from_secs(15);
+            }
+            for (phase, length) in [
+                ("standalone", &mut cfg.standalone),
+                ("sentinel", &mut cfg.sentinel),
+                ("cluster", &mut cfg.cluster),
+                ("zookeeper", &mut cfg.zookeeper),
+            ] {
+                if !on(phase) {
+                    *length = Duration::ZERO;
+                }
+            }
+        }
         if let Ok(kinds) = std::env::var("BATON_CHAOS_KINDS") {
             cfg.kinds = Some(
                 kinds

@@ -143,6 +143,29 @@ fn an_acl_user_limited_to_batons_keys_and_channels_works() {
     );
 }
 
+/// A user who may not subscribe still elects (handover then waits for expiry), and every
+/// failed subscription is counted, not only logged.
+#[test]
+fn failed_subscriptions_are_counted() {
+    let redis = RedisServer::start();
+    redis.cmd(&[
+        "ACL",
+        "SETUSER",
+        "deaf",
+        "on",
+        ">pw",
+        "~baton:*",
+        "resetchannels",
+        "+@all",
+    ]);
+    let url = format!("redis://deaf:pw@127.0.0.1:{}", redis.port());
+    let deaf = Election::builder(url, "deaf").build().unwrap();
+    assert!(deaf.subscription_failures() >= 1);
+    assert!(deaf.wait_for_leadership(WAIT).is_ok());
+    let heard = Election::builder(redis.url(), "heard").build().unwrap();
+    assert_eq!(heard.subscription_failures(), 0);
+}
+
 #[test]
 fn a_listener_that_never_reads_does_not_starve_renewals() {
     let redis = RedisServer::start();

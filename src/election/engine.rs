@@ -205,9 +205,11 @@ impl Engine {
                     },
                     Raced::Done(Ok(Ok(w))) => self.ctx.watch = Some(w),
                     Raced::Done(Ok(Err(e))) => {
+                        self.ctx.shared.note_subscription_failure();
                         tracing::warn!(election = %self.ctx.scope.name, error = %e, "no release notifications: handover waits for the lease's expiry until the subscription is back");
                     }
                     Raced::Done(Err(_)) => {
+                        self.ctx.shared.note_subscription_failure();
                         tracing::warn!(election = %self.ctx.scope.name, "subscribing to release notifications timed out");
                         self.ctx.store.stalled(sent);
                     }

@@ -124,8 +124,14 @@ impl Election {
                 _ => {}
             }
             let watch = match tokio::time::timeout(limit, store.watch(&scope)).await {
-                Ok(w) => w.ok(),
+                Ok(Ok(w)) => Some(w),
+                Ok(Err(e)) => {
+                    engine_shared.note_subscription_failure();
+                    tracing::warn!(election = %scope.name, error = %e, "no release notifications: handover waits for the lease's expiry until the subscription is back");
+                    None
+                }
                 Err(_) => {
+                    engine_shared.note_subscription_failure();
                     store.stalled(sent);
                     None
                 }
@@ -183,6 +189,13 @@ impl Election {
     /// answer): the renewal latency of any interval is the difference of two readings.
     pub fn renewal_stats(&self) -> RenewalStats {
         self.control.shared.renewal_stats()
+    }
+
+    /// How often subscribing to the store's release notifications failed. Until a retry
+    /// succeeds (at the follower's next wake), a graceful handover reaches this instance only
+    /// when the lease expires: alert on a count that keeps growing.
+    pub fn subscription_failures(&self) -> u64 {
+        self.control.shared.subscription_failures()
     }
 
     /// Who leads, as last seen in the store (this instance included), with the lease time

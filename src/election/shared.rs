@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     span_nanos: AtomicU64,
     renewals: AtomicU64,
     renewal_nanos: AtomicU64,
+    /// Failed attempts to subscribe to release notifications (handover then waits for expiry).
+    subscription_failures: AtomicU64,
     inner: Mutex<Inner>,
 }
 
@@ -52,6 +54,7 @@ impl Shared {
             span_nanos: AtomicU64::new(0),
             renewals: AtomicU64::new(0),
             renewal_nanos: AtomicU64::new(0),
+            subscription_failures: AtomicU64::new(0),
             inner: Mutex::default(),
         }
     }
@@ -134,6 +137,14 @@ impl Shared {
     pub fn measure_renewals(&self, span: Duration) {
         let span = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
         self.span_nanos.store(span, Ordering::Relaxed);
+    }
+
+    pub fn note_subscription_failure(&self) {
+        self.subscription_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn subscription_failures(&self) -> u64 {
+        self.subscription_failures.load(Ordering::Relaxed)
     }
 
     pub fn renewal_stats(&self) -> RenewalStats {

@@ -306,7 +306,7 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             gaps.push((end, p.stop, last));
         }
     }
-    let bound = ttl + cfg.gap_bound.as_nanos() as u64;
+    let bound = ttl + cfg.gap_bound.as_nanos() as u64 + p.expiry_slack;
     for &(g0, g1, _) in &gaps {
         s.longest_gap = s.longest_gap.max(g1 - g0);
         // After a store fault, the clock starts when the store answered again. On a slowed
@@ -361,7 +361,7 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
         .saturating_sub(baton::SAFETY_MARGIN))
     .as_nanos() as u64;
     let renew = cfg.renew.as_nanos() as u64;
-    let takeover_bound = cfg.takeover_bound().as_nanos() as u64;
+    let takeover_bound = cfg.takeover_bound().as_nanos() as u64 + p.expiry_slack;
     let handover_bound = cfg.handover_bound().as_nanos() as u64;
     for (i, f) in p.faults.iter().enumerate() {
         if !(f.crash || f.graceful || f.resumed.is_some()) || waits {

@@ -53,6 +53,9 @@ pub enum Kind {
     /// SIGSTOP of the Cluster master that serves the election until a replica is promoted,
     /// and 2 ttl more; then it is killed and comes back as a replica.
     MasterHang,
+    /// ZooKeeper: SIGKILL of the ensemble's leader server; the other two elect a new one, the
+    /// killed server comes back 0-1s later as a follower. Acknowledged writes survive.
+    ZkLeaderKill,
 }
 
 impl Kind {
@@ -88,7 +91,14 @@ impl Kind {
         Kind::PauseLeader,
         Kind::Redeploy,
     ];
-    pub const ALL: [Kind; 20] = [
+    /// The ZooKeeper phase: an ensemble fault and the candidate faults.
+    pub const ZOOKEEPER: [Kind; 4] = [
+        Kind::ZkLeaderKill,
+        Kind::KillLeader,
+        Kind::PauseLeader,
+        Kind::Redeploy,
+    ];
+    pub const ALL: [Kind; 21] = [
         Kind::KillLeader,
         Kind::PauseLeader,
         Kind::Redeploy,
@@ -109,6 +119,7 @@ impl Kind {
         Kind::SentinelHang,
         Kind::MasterKill,
         Kind::MasterHang,
+        Kind::ZkLeaderKill,
     ];
 
     pub fn name(self) -> &'static str {
@@ -133,6 +144,7 @@ impl Kind {
             Kind::SentinelHang => "sentinel-hang",
             Kind::MasterKill => "master-kill",
             Kind::MasterHang => "master-hang",
+            Kind::ZkLeaderKill => "zk-leader-kill",
         }
     }
 
