@@ -207,11 +207,20 @@ pub struct ZooKeeperEnsemble {
 impl ZooKeeperEnsemble {
     /// Starts three servers and waits until they serve with one leader.
     pub fn start() -> Self {
+        // Nine distinct ports: two calls of `free_port` may return the same one (the server
+        // refuses a configuration that repeats a port).
+        let mut taken = std::collections::HashSet::new();
+        let mut port = || loop {
+            let p = free_port();
+            if taken.insert(p) {
+                return p;
+            }
+        };
         let ports: Vec<Ports> = (0..3)
             .map(|_| Ports {
-                client: free_port(),
-                quorum: free_port(),
-                election: free_port(),
+                client: port(),
+                quorum: port(),
+                election: port(),
             })
             .collect();
         let mut servers: Vec<ZooKeeperServer> = ports
