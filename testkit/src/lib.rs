@@ -1,7 +1,7 @@
 //! Real servers for baton's tests, benches and demo.
 //!
-//! Every server is a plain `redis-server` (or ZooKeeper) process on a free port of 127.0.0.1, in a private
-//! temporary directory. It is stopped when its handle drops (also while a failing test
+//! Every server is a plain `redis-server` (or ZooKeeper, or PostgreSQL) process on a free
+//! port of 127.0.0.1, in a private temporary directory. It is stopped when its handle drops (also while a failing test
 //! unwinds), and it dies with the process that started it (Linux parent-death signal), so a
 //! killed test run leaves nothing behind.
 
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 mod clock;
 pub use clock::StoreClock;
+pub mod postgres;
+pub use postgres::PostgresServer;
 pub mod zookeeper;
 pub use zookeeper::{ZooKeeperEnsemble, ZooKeeperServer};
 
