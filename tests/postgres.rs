@@ -276,6 +276,26 @@ fn a_database_restart_ends_belief_and_leadership_returns_with_a_larger_token() {
     assert!(again > first, "{again} > {first}");
 }
 
+/// A database that stops answering (SIGSTOP: connections stay open, nothing comes back): the
+/// leader steps down at its deadline as unreachable, and leads again under a larger token
+/// once the server runs again.
+#[test]
+fn a_paused_database_ends_leadership_at_the_deadline_and_it_returns() {
+    if skip() {
+        return;
+    }
+    let pg = PostgresServer::start();
+    let a = with_ttl(&pg.url(), "paused", Duration::from_secs(1));
+    let first = a.wait_for_leadership(WAIT).unwrap();
+    let events = a.events();
+    pg.pause();
+    let revoked = revoked(&events);
+    pg.resume();
+    assert_eq!(revoked, (first, RevokeReason::StoreUnreachable));
+    let again = a.wait_for_leadership(WAIT).unwrap();
+    assert!(again > first, "{again} > {first}");
+}
+
 /// A leader process dies without a word (SIGKILL): the waiting candidate, asleep until the
 /// lease's expiry by the holder's remaining time, takes over then, under a larger token.
 #[test]

@@ -263,7 +263,7 @@ impl PostgresServer {
             .expect("a count")
     }
 
-    /// Kills the server and its backends (SIGKILL to its process group); the data stays.
+    /// Kills the server and its backends (SIGKILL); the data stays.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             kill_group(&mut child);
@@ -288,17 +288,48 @@ impl PostgresServer {
 
     fn signal(&self, sig: i32) {
         if let Some(child) = &self.child {
-            // SAFETY: kill(2) on the process group we created for the server.
-            unsafe { libc::kill(-(child.id() as i32), sig) };
+            signal_tree(child.id(), sig);
         }
     }
 }
 
-fn kill_group(child: &mut Child) {
-    // SAFETY: kill(2) on the process group we created for the server.
-    unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
+/// Signals the postmaster and every process below it: each backend runs in a session of its
+/// own (`setsid`), so the postmaster's process group does not reach them.
+fn signal_tree(root: u32, sig: i32) {
+    let mut pids = vec![root];
+    let mut i = 0;
+    while i < pids.len() {
+        let parent = pids[i];
+        pids.extend(children_of(parent));
+        i += 1;
     }
+    for pid in pids {
+        // SAFETY: kill(2) on a process of the server we started.
+        unsafe { libc::kill(pid as i32, sig) };
+    }
+}
+
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // The parent pid is the 2nd field after the command's closing parenthesis.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let rest = stat.rsplit_once(')')?.1;
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
+}
+
+fn kill_group(child: &mut Child) {
+    signal_tree(child.id(), libc::SIGKILL);
     let _ = child.wait();
 }
 
