@@ -19,12 +19,12 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 # ZooKeeper's tests run in test-zookeeper (mk/zookeeper.mk), which installs the server.
-# PostgreSQL's run in test-sql (mk/sql.mk), likewise.
+# PostgreSQL's and MariaDB's run in test-sql (mk/sql.mk), likewise.
 # CI's short chaos run: the fixed seed, every fault kind but the two whose liveness bound the
 # core still misses (master-hang, restart-lost: docs/chaos.md); `make chaos` runs them all.
 CHAOS_CI_KINDS := kill-leader,pause-leader,redeploy,restart-persisted,store-pause,link-cut,link-reset,link-slow,link-hang,eviction,clock-rate,clock-step,replica-stall,double,sentinel-failover,sentinel-hang,master-kill
 test-rust: deps
-	BATON_SKIP_ZOOKEEPER=1 BATON_SKIP_POSTGRES=1 BATON_CHAOS_SEED=20261125 BATON_CHAOS_KINDS=$(CHAOS_CI_KINDS) $(CARGO) test --release
+	BATON_SKIP_ZOOKEEPER=1 BATON_SKIP_POSTGRES=1 BATON_SKIP_MYSQL=1 BATON_CHAOS_SEED=20261125 BATON_CHAOS_KINDS=$(CHAOS_CI_KINDS) $(CARGO) test --release
 
 include $(sort $(wildcard mk/*.mk))
 

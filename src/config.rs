@@ -311,11 +311,17 @@ impl ElectionBuilder {
         }
         let store = match StoreSpec::parse(&self.store) {
             Ok(spec) => {
-                if spec.kind == crate::store::Kind::Postgres && self.replicas.is_some() {
-                    problem(
-                        "wait_for_replicas",
-                        crate::store::postgres::replicas_refusal(),
-                    );
+                if self.replicas.is_some() {
+                    match spec.kind {
+                        crate::store::Kind::Postgres => problem(
+                            "wait_for_replicas",
+                            crate::store::postgres::replicas_refusal(),
+                        ),
+                        crate::store::Kind::MySql => {
+                            problem("wait_for_replicas", crate::store::mysql::replicas_refusal())
+                        }
+                        _ => {}
+                    }
                 }
                 Some(spec)
             }

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 pub(crate) mod memory;
+pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub(crate) mod redis;
 pub(crate) mod zookeeper;
@@ -160,6 +161,8 @@ pub(crate) enum Kind {
     ZooKeeper,
     /// PostgreSQL: `postgres://[user[:password]@]host[:port]/database[?table=...]`.
     Postgres,
+    /// MySQL or MariaDB: `mysql://` or `mariadb://[user[:password]@]host[:port]/database`.
+    MySql,
 }
 
 /// Connects to the store that `spec` names (runs on the runtime thread).
@@ -172,6 +175,7 @@ pub(crate) async fn connect(
         Kind::Memory => Arc::new(memory::MemoryStore::default()),
         Kind::ZooKeeper => Arc::new(zookeeper::ZkStore::connect(spec, timeout).await?),
         Kind::Postgres => Arc::new(postgres::PgStore::connect(spec, timeout).await?),
+        Kind::MySql => Arc::new(mysql::MyStore::connect(spec, timeout).await?),
     })
 }
 
@@ -186,7 +190,7 @@ pub(crate) struct StoreSpec {
 }
 
 /// The URL forms baton accepts, for error messages.
-const SCHEMES: &str = "redis://[user:password@]host:port[/db], rediss:// for TLS, a comma-separated list of Redis Cluster seeds, redis+sentinel://host:port[,host:port...]/MASTER, zookeeper://[user:password@]host:port[,host:port...][/chroot], postgres://[user[:password]@]host[:port]/database[?table=NAME], or memory://NAME for tests";
+const SCHEMES: &str = "redis://[user:password@]host:port[/db], rediss:// for TLS, a comma-separated list of Redis Cluster seeds, redis+sentinel://host:port[,host:port...]/MASTER, zookeeper://[user:password@]host:port[,host:port...][/chroot], postgres://[user[:password]@]host[:port]/database[?table=NAME], mysql:// or mariadb://[user[:password]@]host[:port]/database[?table=NAME], or memory://NAME for tests";
 
 impl StoreSpec {
     /// Parses a store URL: Redis (`redis://`, `rediss://`, `redis+sentinel://`, or a
@@ -205,6 +209,7 @@ impl StoreSpec {
             "redis" | "rediss" | "redis+sentinel" => Kind::Redis,
             "zookeeper" => Kind::ZooKeeper,
             "postgres" | "postgresql" => Kind::Postgres,
+            "mysql" | "mariadb" => Kind::MySql,
             "" => return Err(format!("{:?} names no scheme; use {SCHEMES}", redact(url))),
             _ => {
                 return Err(format!(
@@ -213,8 +218,12 @@ impl StoreSpec {
                 ))
             }
         };
-        if kind == Kind::Postgres {
-            postgres::validate_url(url)?;
+        if matches!(kind, Kind::Postgres | Kind::MySql) {
+            if kind == Kind::Postgres {
+                postgres::validate_url(url)?;
+            } else {
+                mysql::validate_url(url)?;
+            }
             return Ok(StoreSpec {
                 url: url.to_string(),
                 seeds: vec![url.to_string()],
@@ -317,6 +326,9 @@ mod tests {
         assert_eq!(zk.redacted(), "zookeeper://u:***@a:1,b:2/x");
         for pg in ["postgres://u:pw@h/db?table=t", "postgresql://h:5433/db"] {
             assert_eq!(StoreSpec::parse(pg).unwrap().kind, Kind::Postgres, "{pg}");
+        }
+        for my in ["mysql://u:pw@h/db", "mariadb://h:3307/db?table=t"] {
+            assert_eq!(StoreSpec::parse(my).unwrap().kind, Kind::MySql, "{my}");
         }
         assert_eq!(
             StoreSpec::parse("postgres://u:pw@h/db").unwrap().redacted(),

@@ -40,34 +40,43 @@ fn bin_dir() -> PathBuf {
     })
 }
 
-/// The user and group the server runs as: `postgres` when we are root, else ourselves.
-fn server_user() -> Option<(u32, u32)> {
+/// The user and group a database server runs as: the system user `name` (which its Debian
+/// package creates) when we are root, since the servers refuse root; else ourselves.
+pub(crate) fn server_user(name: &str) -> Option<(u32, u32)> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return None;
     }
-    let name = std::ffi::CString::new("postgres").unwrap();
+    let c = std::ffi::CString::new(name).unwrap();
     // SAFETY: getpwnam returns a pointer to static storage or null; read at once.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
     assert!(
         !pw.is_null(),
-        "PostgreSQL refuses to run as root and there is no postgres user; install the postgresql package (it creates one) or run the tests as another user"
+        "the database server refuses to run as root and there is no {name} user; install the server's Debian package (it creates one) or run the tests as another user"
     );
     // SAFETY: pw is non-null and points at a valid passwd entry.
     unsafe { Some(((*pw).pw_uid, (*pw).pw_gid)) }
 }
 
-fn as_server_user(cmd: &mut Command) -> &mut Command {
-    if let Some((uid, gid)) = server_user() {
+pub(crate) fn as_user<'a>(cmd: &'a mut Command, name: &str) -> &'a mut Command {
+    if let Some((uid, gid)) = server_user(name) {
         cmd.uid(uid).gid(gid);
     }
     cmd
 }
 
-fn chown(path: &Path) {
-    if let Some((uid, gid)) = server_user() {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown for postgres");
+pub(crate) fn chown_to(path: &Path, name: &str) {
+    if let Some((uid, gid)) = server_user(name) {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown for the server");
     }
+}
+
+fn as_server_user(cmd: &mut Command) -> &mut Command {
+    as_user(cmd, "postgres")
+}
+
+fn chown(path: &Path) {
+    chown_to(path, "postgres")
 }
 
 /// The initialized data directory every server copies (once per process).
@@ -295,7 +304,7 @@ impl PostgresServer {
 
 /// Signals the postmaster and every process below it: each backend runs in a session of its
 /// own (`setsid`), so the postmaster's process group does not reach them.
-fn signal_tree(root: u32, sig: i32) {
+pub(crate) fn signal_tree(root: u32, sig: i32) {
     let mut pids = vec![root];
     let mut i = 0;
     while i < pids.len() {
