@@ -331,6 +331,56 @@ fn a_killed_leader_process_is_replaced_at_expiry_with_a_larger_token() {
     assert!(token > first.token, "{token} > {}", first.token);
 }
 
+/// Three `baton run` processes on a `postgres://` URL, as on Redis (tests/cli.rs): one
+/// command at a time; SIGKILL of the leader's baton: its command dies and another takes over
+/// at expiry under a larger token; SIGTERM of the next leader, with a one-minute lease: only
+/// the release's NOTIFY explains the next start within WAIT.
+#[test]
+fn three_baton_runs_take_over_after_a_kill_and_hand_over_on_sigterm() {
+    if skip() {
+        return;
+    }
+    let pg = PostgresServer::start();
+    let (tx, started) = std::sync::mpsc::channel();
+    let mut runs: Vec<BatonRun> = (0..3)
+        .map(|i| BatonRun::start_reporting(&pg.url(), "cli", "1s", i, &tx))
+        .collect();
+    let first = started.recv_timeout(WAIT).expect("one command starts");
+    // baton alone: its watchdog, not this test, must take the command down.
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(runs[first.0].0.id() as i32, libc::SIGKILL) };
+    let _ = runs[first.0].0.wait();
+    let second = started
+        .recv_timeout(WAIT)
+        .expect("another starts after expiry");
+    assert_ne!(second.0, first.0);
+    assert!(second.1 > first.1, "{} > {}", second.1, first.1);
+    let deadline = Instant::now() + WAIT;
+    // SAFETY: signal 0 only checks that the process exists.
+    while unsafe { libc::kill(first.2, 0) } == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the killed baton's command outlived it"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(started.try_recv().is_err(), "one command at a time");
+    drop(runs);
+
+    let (tx, started) = std::sync::mpsc::channel();
+    let mut runs: Vec<BatonRun> = (0..3)
+        .map(|i| BatonRun::start_reporting(&pg.url(), "cli-term", "1m", i, &tx))
+        .collect();
+    let first = started.recv_timeout(WAIT).expect("one command starts");
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(runs[first.0].0.id() as i32, libc::SIGTERM) };
+    let _ = runs[first.0].0.wait();
+    let second = started
+        .recv_timeout(WAIT)
+        .expect("handover long before the one-minute lease expired");
+    assert!(second.1 > first.1, "{} > {}", second.1, first.1);
+}
+
 /// `listen=false` (a pooler in transaction mode): no push, followers take over at expiry.
 #[test]
 fn without_listen_a_release_is_found_at_expiry() {
@@ -384,6 +434,41 @@ impl BatonRun {
             .stderr(Stdio::null())
             .process_group(0);
         BatonRun(cmd.spawn().expect("start baton run"))
+    }
+
+    /// A run whose command reports `started TOKEN PID` on its stdout, sent as (id, token, pid).
+    fn start_reporting(
+        url: &str,
+        election: &str,
+        ttl: &str,
+        id: usize,
+        tx: &std::sync::mpsc::Sender<(usize, u64, i32)>,
+    ) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(BATON)
+            .args(["run", "--store", url, "--election", election, "--ttl", ttl])
+            .args(["--grace", "300ms", "--", "sh", "-c"])
+            .arg("echo started $BATON_FENCING_TOKEN $$; exec sleep 600")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start baton run");
+        let stdout = child.stdout.take().unwrap();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                if f.first() == Some(&"started") {
+                    let _ = tx.send((id, f[1].parse().unwrap(), f[2].parse().unwrap()));
+                }
+            }
+        });
+        BatonRun(child)
     }
 
     fn kill(&mut self) {
