@@ -310,7 +310,21 @@ impl ElectionBuilder {
             );
         }
         let store = match StoreSpec::parse(&self.store) {
-            Ok(spec) => Some(spec),
+            Ok(spec) => {
+                if self.replicas.is_some() {
+                    match spec.kind {
+                        crate::store::Kind::Postgres => problem(
+                            "wait_for_replicas",
+                            crate::store::postgres::replicas_refusal(),
+                        ),
+                        crate::store::Kind::MySql => {
+                            problem("wait_for_replicas", crate::store::mysql::replicas_refusal())
+                        }
+                        _ => {}
+                    }
+                }
+                Some(spec)
+            }
             Err(message) => {
                 problem("store", message);
                 None
@@ -514,5 +528,18 @@ mod tests {
             .wait_for_replicas(1, Duration::from_millis(100))
             .validate()
             .is_ok());
+    }
+
+    #[test]
+    fn replicas_are_refused_on_postgres_with_the_fix() {
+        let err = ElectionBuilder::new("postgres://h/db".into(), "e".into())
+            .wait_for_replicas(1, Duration::from_millis(100))
+            .validate()
+            .unwrap_err();
+        assert_eq!(settings(err.clone()), ["wait_for_replicas"]);
+        assert!(
+            err.to_string().contains("synchronous_standby_names"),
+            "{err}"
+        );
     }
 }

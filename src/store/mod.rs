@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 pub(crate) mod memory;
+pub(crate) mod mysql;
+pub(crate) mod postgres;
 pub(crate) mod redis;
 pub(crate) mod zookeeper;
 
@@ -157,6 +159,10 @@ pub(crate) enum Kind {
     Memory,
     /// A ZooKeeper ensemble: `zookeeper://[user:password@]host:port[,host:port...][/chroot]`.
     ZooKeeper,
+    /// PostgreSQL: `postgres://[user[:password]@]host[:port]/database[?table=...]`.
+    Postgres,
+    /// MySQL or MariaDB: `mysql://` or `mariadb://[user[:password]@]host[:port]/database`.
+    MySql,
 }
 
 /// Connects to the store that `spec` names (runs on the runtime thread).
@@ -168,6 +174,8 @@ pub(crate) async fn connect(
         Kind::Redis => Arc::new(redis::RedisStore::connect(spec, timeout).await?),
         Kind::Memory => Arc::new(memory::MemoryStore::default()),
         Kind::ZooKeeper => Arc::new(zookeeper::ZkStore::connect(spec, timeout).await?),
+        Kind::Postgres => Arc::new(postgres::PgStore::connect(spec, timeout).await?),
+        Kind::MySql => Arc::new(mysql::MyStore::connect(spec, timeout).await?),
     })
 }
 
@@ -182,7 +190,7 @@ pub(crate) struct StoreSpec {
 }
 
 /// The URL forms baton accepts, for error messages.
-const SCHEMES: &str = "redis://[user:password@]host:port[/db], rediss:// for TLS, a comma-separated list of Redis Cluster seeds, redis+sentinel://host:port[,host:port...]/MASTER, zookeeper://[user:password@]host:port[,host:port...][/chroot], or memory://NAME for tests";
+const SCHEMES: &str = "redis://[user:password@]host:port[/db], rediss:// for TLS, a comma-separated list of Redis Cluster seeds, redis+sentinel://host:port[,host:port...]/MASTER, zookeeper://[user:password@]host:port[,host:port...][/chroot], postgres://[user[:password]@]host[:port]/database[?table=NAME], mysql:// or mariadb://[user[:password]@]host[:port]/database[?table=NAME], or memory://NAME for tests";
 
 impl StoreSpec {
     /// Parses a store URL: Redis (`redis://`, `rediss://`, `redis+sentinel://`, or a
@@ -200,6 +208,8 @@ impl StoreSpec {
             "memory" => Kind::Memory,
             "redis" | "rediss" | "redis+sentinel" => Kind::Redis,
             "zookeeper" => Kind::ZooKeeper,
+            "postgres" | "postgresql" => Kind::Postgres,
+            "mysql" | "mariadb" => Kind::MySql,
             "" => return Err(format!("{:?} names no scheme; use {SCHEMES}", redact(url))),
             _ => {
                 return Err(format!(
@@ -208,6 +218,18 @@ impl StoreSpec {
                 ))
             }
         };
+        if matches!(kind, Kind::Postgres | Kind::MySql) {
+            if kind == Kind::Postgres {
+                postgres::validate_url(url)?;
+            } else {
+                mysql::validate_url(url)?;
+            }
+            return Ok(StoreSpec {
+                url: url.to_string(),
+                seeds: vec![url.to_string()],
+                kind,
+            });
+        }
         if kind == Kind::ZooKeeper {
             zookeeper::validate_url(url)?;
             return Ok(StoreSpec {
@@ -291,7 +313,7 @@ mod tests {
             let err = StoreSpec::parse(bad).unwrap_err();
             assert!(!err.is_empty(), "{bad}");
         }
-        assert!(StoreSpec::parse("postgres://x")
+        assert!(StoreSpec::parse("ftp://x")
             .unwrap_err()
             .contains("is not a store URL baton knows"));
         assert_eq!(
@@ -302,6 +324,16 @@ mod tests {
         let zk = StoreSpec::parse("zookeeper://u:pw@a:1,b:2/x").unwrap();
         assert_eq!((zk.kind, zk.seeds.len()), (Kind::ZooKeeper, 1));
         assert_eq!(zk.redacted(), "zookeeper://u:***@a:1,b:2/x");
+        for pg in ["postgres://u:pw@h/db?table=t", "postgresql://h:5433/db"] {
+            assert_eq!(StoreSpec::parse(pg).unwrap().kind, Kind::Postgres, "{pg}");
+        }
+        for my in ["mysql://u:pw@h/db", "mariadb://h:3307/db?table=t"] {
+            assert_eq!(StoreSpec::parse(my).unwrap().kind, Kind::MySql, "{my}");
+        }
+        assert_eq!(
+            StoreSpec::parse("postgres://u:pw@h/db").unwrap().redacted(),
+            "postgres://u:***@h/db"
+        );
     }
 
     #[test]

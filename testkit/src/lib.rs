@@ -1,9 +1,9 @@
 //! Real servers for baton's tests, benches and demo.
 //!
-//! Every server is a plain `redis-server` (or ZooKeeper) process on a free port of 127.0.0.1, in a private
-//! temporary directory. It is stopped when its handle drops (also while a failing test
-//! unwinds), and it dies with the process that started it (Linux parent-death signal), so a
-//! killed test run leaves nothing behind.
+//! Every server is a plain `redis-server` (or ZooKeeper, PostgreSQL, MariaDB) process on a
+//! free port of 127.0.0.1, in a private temporary directory. It is stopped when its handle
+//! drops (also while a failing test unwinds), and it dies with the process that started it
+//! (Linux parent-death signal), so a killed test run leaves nothing behind.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 mod clock;
 pub use clock::StoreClock;
+pub mod mysql;
+pub use mysql::MariaDbServer;
+pub mod postgres;
+pub use postgres::PostgresServer;
 pub mod zookeeper;
 pub use zookeeper::{ZooKeeperEnsemble, ZooKeeperServer};
 

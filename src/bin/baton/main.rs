@@ -75,8 +75,10 @@ enum Command {
 struct StoreArgs {
     /// Store URL: redis://[user:password@]host:port[/db], rediss:// for TLS, a
     /// comma-separated list of Redis Cluster seeds,
-    /// redis+sentinel://host:port[,host:port...]/MASTER_NAME, or
-    /// zookeeper://[user:password@]host:port[,host:port...][/chroot].
+    /// redis+sentinel://host:port[,host:port...]/MASTER_NAME,
+    /// zookeeper://[user:password@]host:port[,host:port...][/chroot],
+    /// postgres://[user[:password]@]host[:port]/database, or
+    /// mysql:// (mariadb://) [user[:password]@]host[:port]/database.
     #[arg(long, env = "BATON_STORE", value_name = "URL")]
     store: String,
     /// Prefix of baton's keys and channels in the store.

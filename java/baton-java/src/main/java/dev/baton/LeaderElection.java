@@ -114,8 +114,10 @@ public final class LeaderElection implements AutoCloseable {
      * Starts configuring an election.
      *
      * @param storeUrl the store: {@code redis://[user:password@]host:port[/db]}, {@code rediss://...}
-     *     for TLS, a comma-separated list of Redis Cluster seed URLs, or
-     *     {@code zookeeper://[user:password@]host:port[,host:port...][/chroot]}
+     *     for TLS, a comma-separated list of Redis Cluster seed URLs,
+     *     {@code zookeeper://[user:password@]host:port[,host:port...][/chroot]},
+     *     {@code postgres://[user[:password]@]host[:port]/database} or
+     *     {@code mysql://[user[:password]@]host[:port]/database}
      * @param name the election's name, shared by every candidate of the election
      * @return a builder with the defaults of baton's Rust builder
      * @throws NullPointerException if an argument is null

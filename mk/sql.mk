@@ -1,0 +1,17 @@
+# SQL stores (issue 14): the store suite and each store's own cases against real servers from
+# Debian's packages, started by testkit as plain processes (as the postgres or mysql system
+# user when run as root): PostgreSQL (tests/postgres.rs) and MariaDB (tests/mysql.rs).
+# `make test-rust` skips those binaries (BATON_SKIP_POSTGRES=1 BATON_SKIP_MYSQL=1); this
+# target runs them.
+
+SQL_DEPS := pg_ctlcluster:postgresql mariadbd:mariadb-server
+
+.PHONY: sql-deps test-sql
+
+sql-deps:
+	@BATON_EXTRA_DEPS="$(SQL_DEPS)" scripts/deps.sh
+
+test-sql: deps sql-deps
+	$(CARGO) test --release --test postgres --test mysql
+
+TEST_TARGETS += test-sql

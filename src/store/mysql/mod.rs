@@ -1,0 +1,423 @@
+//! MySQL and MariaDB (DESIGN.md section 4b): `mysql://` or `mariadb://
+//! [user[:password]@]host[:port]/database` with baton's options `table=` (default
+//! `baton_leases`) and `create_table=false`; docs/mysql.md has the DDL and the grants.
+//!
+//! Client: `mysql_async` (a small pool on baton's runtime thread; statements are prepared
+//! once per connection).
+//!
+//! Model (as PostgreSQL's, without a push):
+//! - One InnoDB row per election; times are the server's clock in Unix microseconds
+//!   (`NOW(6)` of each statement, session time zone UTC), so clients' clocks never enter a lease.
+//! - Acquire is one transaction: make sure the row exists (`INSERT ... ON DUPLICATE KEY`),
+//!   lock it (`SELECT ... FOR UPDATE`), take it when free, expired or our own leftover, under
+//!   `max(last token + 1, server µs)`. Renew, release and the resign mark are one `UPDATE`
+//!   each. A release clears the holder and keeps the row, so tokens keep growing.
+//! - No push exists: followers wake at the holder's expiry (one statement per lease period),
+//!   after a graceful release as after a crash.
+
+pub(crate) mod url;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Pool, TxOpts};
+use tokio::sync::Notify;
+
+use super::{Acquire, Candidate, Holder, Renewal, Scope, Store, StoreError, StoreSpec, Watch};
+use url::MyUrl;
+
+/// Checks that `url` is a MySQL URL baton can use.
+pub(crate) fn validate_url(url: &str) -> Result<(), String> {
+    url::parse(url).map(|_| ())
+}
+
+/// The server's clock in Unix microseconds, constant within a statement.
+const NOW: &str = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)";
+
+/// The lease table. One row per election; a release clears `candidate` and keeps the row.
+pub(crate) const DDL: &str = "CREATE TABLE IF NOT EXISTS {t} (
+  prefix     VARCHAR(64)  NOT NULL,
+  name       VARCHAR(200) NOT NULL,
+  candidate  VARCHAR(512) NULL,
+  host       VARCHAR(255) NOT NULL DEFAULT '',
+  pid        BIGINT       NOT NULL DEFAULT 0,
+  token      BIGINT       NOT NULL DEFAULT 0,
+  since_us   BIGINT       NOT NULL DEFAULT 0,
+  expires_us BIGINT       NOT NULL DEFAULT 0,
+  resign     TINYINT(1)   NOT NULL DEFAULT 0,
+  PRIMARY KEY (prefix, name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+
+/// What baton's database user needs on the table.
+pub(crate) const GRANTS: &str = "GRANT SELECT, INSERT, UPDATE ON <database>.{t} TO <baton user>";
+
+/// The holder's columns as every reading statement returns them.
+const HOLDER: &str = "candidate, host, pid, token, since_us, expires_us - {now}";
+
+/// Every statement, written for one table.
+struct Statements {
+    ddl: String,
+    grants: String,
+    ensure: String,
+    lock: String,
+    grant: String,
+    granted: String,
+    renew: String,
+    release: String,
+    read: String,
+    resign: String,
+    list: String,
+}
+
+impl Statements {
+    fn new(table: &str) -> Statements {
+        let fill = |s: &str| {
+            s.replace("{holder}", HOLDER)
+                .replace("{now}", NOW)
+                .replace("{t}", table)
+        };
+        let live = "prefix = ? AND name = ? AND candidate IS NOT NULL AND expires_us > {now}";
+        Statements {
+            ddl: fill(DDL),
+            grants: fill(GRANTS),
+            ensure: fill(
+                "INSERT INTO {t} (prefix, name) VALUES (?, ?) ON DUPLICATE KEY UPDATE token = token",
+            ),
+            lock: fill("SELECT candidate, expires_us > {now} FROM {t} WHERE prefix = ? AND name = ? FOR UPDATE"),
+            grant: fill("UPDATE {t} SET candidate = ?, host = ?, pid = ?, token = GREATEST(token + 1, {now}), since_us = {now}, expires_us = {now} + ?, resign = 0 WHERE prefix = ? AND name = ?"),
+            granted: fill("SELECT token, since_us FROM {t} WHERE prefix = ? AND name = ?"),
+            renew: fill("UPDATE {t} SET expires_us = {now} + ? WHERE prefix = ? AND name = ? AND candidate = ? AND token = ? AND expires_us > {now}"),
+            release: fill("UPDATE {t} SET candidate = NULL, expires_us = {now}, resign = 0 WHERE prefix = ? AND name = ? AND candidate = ? AND (? IS NULL OR token = ?)"),
+            read: fill(&format!("SELECT {{holder}}, resign FROM {{t}} WHERE {live}")),
+            resign: fill(&format!("UPDATE {{t}} SET resign = 1 WHERE {live}")),
+            list: fill("SELECT name, {holder} FROM {t} WHERE prefix = ? AND candidate IS NOT NULL AND expires_us > {now}"),
+        }
+    }
+}
+
+pub(crate) struct MyStore {
+    url: MyUrl,
+    sql: Arc<Statements>,
+    pool: Pool,
+}
+
+type HolderRow = (String, String, i64, i64, i64, i64);
+
+impl MyStore {
+    /// Connects, and creates the lease table if it is missing (unless `create_table=false`).
+    pub(crate) async fn connect(spec: &StoreSpec, timeout: Duration) -> Result<Self, StoreError> {
+        let url = url::parse(&spec.seeds[0]).map_err(StoreError::Refused)?;
+        let pool = Pool::new(url.client_opts(timeout));
+        let store = MyStore {
+            sql: Arc::new(Statements::new(&url.quoted_table())),
+            url,
+            pool,
+        };
+        store.ensure_table().await?;
+        Ok(store)
+    }
+
+    async fn conn(&self) -> Result<mysql_async::Conn, StoreError> {
+        self.pool.get_conn().await.map_err(|e| self.explain(e))
+    }
+
+    fn explain(&self, e: mysql_async::Error) -> StoreError {
+        match &e {
+            // Table/command access denied.
+            mysql_async::Error::Server(s) if matches!(s.code, 1142 | 1143) => {
+                StoreError::Refused(format!(
+                    "MySQL refused baton's statement on {} ({}); the store URL's user needs: {} (docs/mysql.md)",
+                    self.url.table, s.message, self.sql.grants
+                ))
+            }
+            mysql_async::Error::Server(s) if s.code == 1146 => StoreError::Refused(format!(
+                "the lease table {} is gone ({}); create it again with:\n{}",
+                self.url.table, s.message, self.sql.ddl
+            )),
+            _ => classify(e),
+        }
+    }
+
+    async fn ensure_table(&self) -> Result<(), StoreError> {
+        let mut c = self.conn().await?;
+        let exists: Option<i64> = c
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+                (self.url.table.clone(),),
+            )
+            .await
+            .map_err(|e| self.explain(e))?;
+        if exists.unwrap_or(0) > 0 {
+            return Ok(());
+        }
+        let name = &self.url.table;
+        if !self.url.create_table {
+            return Err(StoreError::Refused(format!(
+                "the lease table {name} does not exist and the store URL says create_table=false: create it (as a user allowed to) with:\n{};\nthen {}; or remove create_table=false so that baton creates it",
+                self.sql.ddl, self.sql.grants
+            )));
+        }
+        match c.query_drop(&self.sql.ddl).await {
+            Ok(()) => Ok(()),
+            Err(mysql_async::Error::Server(s)) if matches!(s.code, 1142 | 1044) => {
+                Err(StoreError::Refused(format!(
+                    "the lease table {name} does not exist and the store URL's user may not create it ({}): create it with:\n{};\nthen {}; or grant this user CREATE on the database",
+                    s.message, self.sql.ddl, self.sql.grants
+                )))
+            }
+            Err(e) => Err(self.explain(e)),
+        }
+    }
+}
+
+/// The acquire transaction. It runs as a task of its own: an acquire abandoned by its caller
+/// (a timeout, a close) still commits or fails as a whole, and never leaves the row locked on
+/// a pooled connection.
+async fn acquire_tx(
+    pool: Pool,
+    sql: Arc<Statements>,
+    scope: Scope,
+    me: Candidate,
+    ttl: Duration,
+) -> Result<Acquire, mysql_async::Error> {
+    let mut c = pool.get_conn().await?;
+    let key = (scope.prefix.clone(), scope.name.clone());
+    let mut tx = c.start_transaction(TxOpts::default()).await?;
+    tx.exec_drop(&sql.ensure, key.clone()).await?;
+    let (candidate, live): (Option<String>, bool) = tx
+        .exec_first(&sql.lock, key.clone())
+        .await?
+        .ok_or_else(|| to_other(StoreError::Unreachable("the lease row vanished".into())))?;
+    let held = live && candidate.as_ref().is_some_and(|c| *c != me.id);
+    if held {
+        let row: Option<(String, String, i64, i64, i64, i64, bool)> =
+            tx.exec_first(&sql.read, key.clone()).await?;
+        tx.commit().await?;
+        let (a, b, c, d, e, f, _) =
+            row.ok_or_else(|| to_other(StoreError::Unreachable("the lease row vanished".into())))?;
+        return Ok(Acquire::Held(holder((a, b, c, d, e, f)).map_err(to_other)?));
+    }
+    let ttl_us = ttl.as_micros() as i64;
+    tx.exec_drop(
+        &sql.grant,
+        (
+            me.id.clone(),
+            me.host.clone(),
+            i64::from(me.pid),
+            ttl_us,
+            scope.prefix.clone(),
+            scope.name.clone(),
+        ),
+    )
+    .await?;
+    let (token, since_us): (i64, i64) = tx
+        .exec_first(&sql.granted, key)
+        .await?
+        .ok_or_else(|| to_other(StoreError::Unreachable("the lease row vanished".into())))?;
+    tx.commit().await?;
+    Ok(Acquire::Granted {
+        token: token as u64,
+        since_ms: (since_us / 1000).max(0) as u64,
+    })
+}
+
+fn to_other(e: StoreError) -> mysql_async::Error {
+    mysql_async::Error::Other(Box::new(e))
+}
+
+/// A holder from `candidate, host, pid, token, since µs, left µs`.
+fn holder(row: HolderRow) -> Result<Holder, StoreError> {
+    let (candidate_id, host, pid, token, since, left) = row;
+    let bad = |field: &str, value: i64| {
+        StoreError::Refused(format!(
+            "the lease of {candidate_id:?} has an unreadable {field} {value}; something other than baton wrote the lease table: delete the election's row or use another table="
+        ))
+    };
+    Ok(Holder {
+        pid: u32::try_from(pid).map_err(|_| bad("pid", pid))?,
+        token: u64::try_from(token)
+            .ok()
+            .filter(|t| *t > 0)
+            .ok_or_else(|| bad("token", token))?,
+        since_ms: u64::try_from(since / 1000).map_err(|_| bad("since", since))?,
+        remaining: Some(Duration::from_micros(left.max(0) as u64)),
+        host,
+        candidate_id,
+    })
+}
+
+/// Connection trouble, a server shutting down, a lock conflict or a read-only server (a
+/// failover in progress): worth a retry. Anything else the server refused is not.
+fn classify(e: mysql_async::Error) -> StoreError {
+    match e {
+        mysql_async::Error::Server(s) => {
+            // 1205 lock wait timeout, 1213 deadlock, 1290/1836 read-only, 1040 too many
+            // connections, 1053 shutdown in progress, 1927 connection killed.
+            if matches!(s.code, 1205 | 1213 | 1290 | 1836 | 1040 | 1053 | 1927) {
+                return StoreError::Unreachable(format!("MySQL: {} ({})", s.message, s.code));
+            }
+            let fix = match s.code {
+                1045 | 1044 => "; fix the user and password in the mysql:// store URL",
+                1049 => "; fix the database name in the mysql:// store URL",
+                _ => "",
+            };
+            StoreError::Refused(format!("MySQL refused: {} ({}){fix}", s.message, s.code))
+        }
+        mysql_async::Error::Other(inner) => match inner.downcast::<StoreError>() {
+            Ok(e) => *e,
+            Err(other) => StoreError::Unreachable(format!("MySQL: {other}")),
+        },
+        e => StoreError::Unreachable(format!("MySQL: {e}")),
+    }
+}
+
+#[async_trait]
+impl Store for MyStore {
+    async fn acquire(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        ttl: Duration,
+    ) -> Result<Acquire, StoreError> {
+        let task = tokio::spawn(acquire_tx(
+            self.pool.clone(),
+            self.sql.clone(),
+            scope.clone(),
+            me.clone(),
+            ttl,
+        ));
+        match task.await {
+            Ok(result) => result.map_err(|e| self.explain(e)),
+            Err(e) => Err(StoreError::Unreachable(format!(
+                "the acquire task failed: {e}"
+            ))),
+        }
+    }
+
+    async fn renew(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        token: u64,
+        ttl: Duration,
+    ) -> Result<Renewal, StoreError> {
+        let Ok(token) = i64::try_from(token) else {
+            return Ok(Renewal::Lost);
+        };
+        let mut c = self.conn().await?;
+        let params = (
+            ttl.as_micros() as i64,
+            scope.prefix.clone(),
+            scope.name.clone(),
+            me.id.clone(),
+            token,
+        );
+        c.exec_drop(&self.sql.renew, params)
+            .await
+            .map_err(|e| self.explain(e))?;
+        if c.affected_rows() == 0 {
+            return Ok(Renewal::Lost);
+        }
+        // The resign mark: read after the renewal (a mark set in between is seen next time).
+        let key = (scope.prefix.clone(), scope.name.clone());
+        let row: Option<(String, String, i64, i64, i64, i64, bool)> = c
+            .exec_first(&self.sql.read, key)
+            .await
+            .map_err(|e| self.explain(e))?;
+        Ok(match row {
+            Some((who, _, _, t, _, _, true)) if who == me.id && t == token => {
+                Renewal::ResignRequested
+            }
+            _ => Renewal::Renewed,
+        })
+    }
+
+    async fn release(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        token: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let token: Option<i64> = match token.map(i64::try_from) {
+            Some(Ok(t)) => Some(t),
+            Some(Err(_)) => return Ok(false),
+            None => None,
+        };
+        let mut c = self.conn().await?;
+        let params = (
+            scope.prefix.clone(),
+            scope.name.clone(),
+            me.id.clone(),
+            token,
+            token,
+        );
+        c.exec_drop(&self.sql.release, params)
+            .await
+            .map_err(|e| self.explain(e))?;
+        Ok(c.affected_rows() > 0)
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
+        let mut c = self.conn().await?;
+        let key = (scope.prefix.clone(), scope.name.clone());
+        let row: Option<(String, String, i64, i64, i64, i64, bool)> = c
+            .exec_first(&self.sql.read, key)
+            .await
+            .map_err(|e| self.explain(e))?;
+        row.map(|(a, b, c, d, e, f, _)| holder((a, b, c, d, e, f)))
+            .transpose()
+    }
+
+    /// MySQL replicates by its own configuration (semi-synchronous replication, Galera);
+    /// baton cannot add to that.
+    async fn wait_replicas(&self, _: &Scope, _: u32, _: Duration) -> Result<u32, StoreError> {
+        Err(StoreError::Refused(replicas_refusal()))
+    }
+
+    /// No push exists: the watch never fires, and followers wake at the holder's expiry.
+    async fn watch(&self, _scope: &Scope) -> Result<Watch, StoreError> {
+        Ok(Watch {
+            notify: std::sync::Arc::new(Notify::new()),
+            drops: Default::default(),
+            _guard: Box::new(()),
+        })
+    }
+
+    async fn request_resign(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
+        let mut c = self.conn().await?;
+        let key = (scope.prefix.clone(), scope.name.clone());
+        c.exec_drop(&self.sql.resign, key.clone())
+            .await
+            .map_err(|e| self.explain(e))?;
+        if c.affected_rows() == 0 {
+            return Ok(None);
+        }
+        let row: Option<(String, String, i64, i64, i64, i64, bool)> = c
+            .exec_first(&self.sql.read, key)
+            .await
+            .map_err(|e| self.explain(e))?;
+        row.map(|(a, b, c, d, e, f, _)| holder((a, b, c, d, e, f)))
+            .transpose()
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, Holder)>, StoreError> {
+        let mut c = self.conn().await?;
+        let rows: Vec<(String, String, String, i64, i64, i64, i64)> = c
+            .exec(&self.sql.list, (prefix.to_string(),))
+            .await
+            .map_err(|e| self.explain(e))?;
+        let mut found = BTreeMap::new();
+        for (name, a, b, c, d, e, f) in rows {
+            found.insert(name, holder((a, b, c, d, e, f))?);
+        }
+        Ok(found.into_iter().collect())
+    }
+}
+
+/// Why `wait_for_replicas` does not apply to MySQL, and what to do instead.
+pub(crate) fn replicas_refusal() -> String {
+    "wait_for_replicas is a Redis setting: MySQL and MariaDB wait for replicas themselves with semi-synchronous replication (rpl_semi_sync_master_enabled) or Galera; configure that and leave wait_for_replicas unset".into()
+}
