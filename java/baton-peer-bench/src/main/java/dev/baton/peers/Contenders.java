@@ -248,7 +248,13 @@ final class Contenders {
 
         @Override
         public void join() {
-            schedule = scheduler.scheduleAtFixedRate(() -> executor.executeWithLock((Runnable) () -> {
+            schedule = scheduler.scheduleAtFixedRate(() -> runLocked(), 0, PERIOD_MS, TimeUnit.MILLISECONDS);
+        }
+
+        /** One scheduled run; a failure is reported (a scheduled executor would swallow it). */
+        private void runLocked() {
+            try {
+                executor.executeWithLock((Runnable) () -> {
                 Candidate.granted();
                 long end = System.nanoTime() + JOB_MS * 1_000_000;
                 while (System.nanoTime() < end) {
@@ -262,7 +268,10 @@ final class Contenders {
                         return;
                     }
                 }
-            }, new LockConfiguration(Instant.now(), name, atMost, Duration.ZERO)), 0, PERIOD_MS, TimeUnit.MILLISECONDS);
+            }, new LockConfiguration(Instant.now(), name, atMost, Duration.ZERO));
+            } catch (RuntimeException e) {
+                Candidate.say("error " + e);
+            }
         }
 
         /** A graceful shutdown lets the running job finish (then ShedLock unlocks). */

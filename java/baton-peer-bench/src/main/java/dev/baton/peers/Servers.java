@@ -156,7 +156,7 @@ final class Servers {
             long until = System.nanoTime() + 60_000_000_000L;
             while (true) {
                 try {
-                    if (fourLetter("ruok").startsWith("imok")) {
+                    if (fourLetter("srvr").contains("Mode: ")) {
                         return;
                     }
                 } catch (IOException notYet) {
@@ -171,6 +171,7 @@ final class Servers {
 
         String fourLetter(String cmd) throws IOException {
             try (Socket s = new Socket("127.0.0.1", port)) {
+                s.setSoTimeout(5000);
                 OutputStream o = s.getOutputStream();
                 o.write(cmd.getBytes(StandardCharsets.US_ASCII));
                 o.flush();
