@@ -205,6 +205,12 @@ public final class PeerBench {
             // 1. Graceful handover: leader releases, follower's grant; the old leader joins again.
             List<Double> handovers = new ArrayList<>();
             for (int i = 0; i < rounds; i++) {
+                // Who leads by the events (a lease lost to a missed renewal moves leadership too).
+                if (!leader.leadsByEvents() && follower.leadsByEvents()) {
+                    Proc t = leader;
+                    leader = follower;
+                    follower = t;
+                }
                 leader.send("release");
                 Proc.Line rel = leader.await("released", lastStamp(leader, "released") + 1, 10_000);
                 Proc.Line g = rel == null ? null : follower.await("granted", rel.ns(), 15_000);

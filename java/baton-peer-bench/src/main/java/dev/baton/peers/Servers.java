@@ -153,7 +153,7 @@ final class Servers {
                 "-cp", System.getProperty("java.class.path"),
                 "org.apache.zookeeper.server.ZooKeeperServerMain", conf.toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log)).start();
-            long until = System.nanoTime() + 60_000_000_000L;
+            long until = System.nanoTime() + 180_000_000_000L; // JVM start-up on a loaded machine
             while (true) {
                 try {
                     if (fourLetter("srvr").contains("Mode: ")) {
