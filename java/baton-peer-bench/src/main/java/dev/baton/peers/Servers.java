@@ -53,6 +53,7 @@ final class Servers {
                     return;
                 } catch (Exception notYet) {
                     if (System.nanoTime() > until || !process.isAlive()) {
+                        process.destroyForcibly();
                         throw new IllegalStateException("redis-server did not start on port " + port
                             + "; install it (make deps) or check that it runs", notYet);
                     }
@@ -163,6 +164,7 @@ final class Servers {
                     // not listening yet
                 }
                 if (System.nanoTime() > until || !process.isAlive()) {
+                    process.destroyForcibly(); // no close() follows a constructor that threw
                     throw new IllegalStateException("ZooKeeper did not start on port " + port + "; see " + log);
                 }
                 Thread.sleep(50);
