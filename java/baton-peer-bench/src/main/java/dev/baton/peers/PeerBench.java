@@ -124,7 +124,7 @@ public final class PeerBench {
             try {
                 Proc leader = new Proc(c + "-L", c, store.url(), name, 0, log);
                 procs.add(leader);
-                if (leader.await("granted", -1, 120_000) == null) {
+                if (leader.await("granted", -1, 300_000) == null) {
                     throw new IllegalStateException("the first candidate was never granted (log: " + log + ")");
                 }
                 Thread.sleep(2000);
@@ -139,7 +139,7 @@ public final class PeerBench {
                     fs.add(f);
                 }
                 for (Proc f : fs) {
-                    f.await("ready", -1, 120_000);
+                    f.await("ready", -1, 300_000);
                 }
                 Thread.sleep(2000);
                 long r2 = store.requests();
