@@ -756,14 +756,19 @@ impl Phase<'_> {
                 fault.detail = format!("down for {down:?}");
             }
             Kind::StoreFlush => {
-                let server = self.single();
-                server.cmd(&["FLUSHALL"]);
-                // Wake every candidate, as a release or a reconnect would: followers take the
-                // vacant lease at once, and the leader must learn of the loss just as fast.
+                // One transaction: every notification goes out with the flush, so no follower
+                // can find its lease gone before its leader is told.
+                let url = self.single().url();
+                let mut flush = redis::pipe();
+                flush.atomic().cmd("FLUSHALL").ignore();
                 for el in 0..self.cfg.elections {
                     let channel = format!("baton:{{{}}}:released", election_name(&self.name, el));
-                    server.cmd(&["PUBLISH", &channel, "flushed"]);
+                    flush.cmd("PUBLISH").arg(channel).arg("flushed").ignore();
                 }
+                let flushed: redis::RedisResult<()> = redis::Client::open(url)
+                    .and_then(|c| c.get_connection())
+                    .and_then(|mut conn| flush.query(&mut conn));
+                flushed.expect("FLUSHALL and the notifications");
                 fault.store_back = Some(now_ns());
                 // Let the effect land before the next fault.
                 thread::sleep(ttl);
@@ -870,6 +875,10 @@ impl Phase<'_> {
                 if !forward {
                     fault.clock_lag = ns as u64;
                 }
+                // A forward step shortens every lease renewed before it: it is safe only while
+                // renewals arrive on time, so no other fault may start until those leases are
+                // gone (the long run once slowed a link 140ms after a step).
+                thread::sleep(2 * ttl);
                 fault.detail = format!(
                     "store clock {} {step:?}",
                     if forward { "forward" } else { "back" }
