@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 mod clock;
 pub use clock::StoreClock;
+pub mod tls;
 pub mod zookeeper;
+pub use tls::{TlsFiles, TlsRedis};
 pub use zookeeper::{ZooKeeperEnsemble, ZooKeeperServer};
 
 /// How long a server may take to accept connections before the fixture gives up.
