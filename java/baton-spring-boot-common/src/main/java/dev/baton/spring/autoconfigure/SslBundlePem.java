@@ -3,6 +3,7 @@ package dev.baton.spring.autoconfigure;
 import java.security.Key;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.UnrecoverableKeyException;
 import java.security.cert.Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -43,7 +44,7 @@ public record SslBundlePem(String caPem, String certPem, String keyPem) {
             String alias = bundleKey.getAlias() != null ? bundleKey.getAlias() : firstKeyAlias(keys, name);
             String password = bundleKey.getPassword() != null ? bundleKey.getPassword()
                 : stores.getKeyStorePassword();
-            Key key = keys.getKey(alias, password == null ? new char[0] : password.toCharArray());
+            Key key = key(keys, alias, password);
             if (!(key instanceof PrivateKey privateKey) || privateKey.getEncoded() == null) {
                 throw new IllegalStateException("SSL bundle '" + name + "' has no readable private key under alias '"
                     + alias + "'; set spring.ssl.bundle.*." + name + ".key.alias (and .key.password) to the client key");
@@ -58,6 +59,18 @@ public record SslBundlePem(String caPem, String certPem, String keyPem) {
         } catch (Exception e) {
             throw new IllegalStateException("SSL bundle '" + name + "' cannot be read as PEM (" + e
                 + "); check its key store, trust store and key password", e);
+        }
+    }
+
+    /** A PEM bundle's in-memory key store may hold its key under no password at all. */
+    private static Key key(KeyStore keys, String alias, String password) throws Exception {
+        if (password != null) {
+            return keys.getKey(alias, password.toCharArray());
+        }
+        try {
+            return keys.getKey(alias, null);
+        } catch (UnrecoverableKeyException | RuntimeException e) {
+            return keys.getKey(alias, new char[0]);
         }
     }
 
