@@ -199,10 +199,8 @@ impl RedisStore {
             other => other,
         };
         if let (Err(e), Some(s)) = (&result, self.link.sentinel()) {
-            if retryable(e) {
-                if s.follow_master(self.channels()).await {
-                    self.link.rename();
-                }
+            if retryable(e) && s.follow_master(self.channels()).await {
+                self.link.rename();
             }
         }
         result.map_err(classify)
