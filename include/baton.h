@@ -299,6 +299,24 @@ baton_result baton_config_set_allow_eviction(struct baton_config *config, bool a
 // Default: true.
 baton_result baton_config_set_resign_on_request(struct baton_config *config, bool immediately);
 
+// The CA certificate(s), PEM text (copied), that a `rediss://` server's certificate must chain
+// to, instead of the system's trust roots (a private CA). Redis standalone and Cluster; with
+// another store `baton_election_new` returns `BATON_INVALID_CONFIG` (setting `tls_ca`), as it
+// does for PEM that holds no certificate. Default: the system's trust roots.
+baton_result baton_config_set_tls_ca_pem(struct baton_config *config, const char *ca_pem);
+
+// A client certificate (chain) and its unencrypted private key, both PEM text (copied), that
+// baton presents to a `rediss://` server requiring one (`tls-auth-clients yes`). Checked by
+// `baton_election_new` (settings `tls_client_cert`, `tls_client_key`). Default: none.
+baton_result baton_config_set_tls_client_cert_pem(struct baton_config *config,
+                                                  const char *cert_pem,
+                                                  const char *key_pem);
+
+// The name of baton's Redis connection in `CLIENT LIST` (copied; `CLIENT SETNAME`, sent again
+// after every reconnect): printable ASCII without spaces, at most 128 bytes, checked by
+// `baton_election_new` (setting `client_name`). Default: `baton:<host>:<pid>`.
+baton_result baton_config_set_client_name(struct baton_config *config, const char *client_name);
+
 // Validates `config`, connects to the store and starts campaigning (or watching, if the
 // config's campaign is false); writes the new election to `*out`.
 //

@@ -5,7 +5,7 @@ C_OUT := target/c
 C_FLAGS := -std=c11 -Wall -Wextra -Werror -g -Iinclude
 C_LINK := -Ltarget/release -lbaton -Wl,-rpath,$(CURDIR)/target/release -lpthread -lm
 # Runtime-thread statics may stay "still reachable"; definite and indirect leaks fail the run.
-VALGRIND := valgrind --quiet --error-exitcode=1 --leak-check=full \
+VALGRIND := valgrind --quiet --error-exitcode=1 --leak-check=full --suppressions=tests/c/valgrind.supp \
   --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
 
 .PHONY: c-deps c-lib c-header-fresh test-c test-c-install test-python test-go install

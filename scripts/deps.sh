@@ -4,6 +4,8 @@ set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+# The TLS fixture (testkit/src/tls.rs) makes its CA and certificates with openssl.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 for extra in ${BATON_EXTRA_DEPS:-}; do
   command -v "${extra%%:*}" >/dev/null 2>&1 || need+=("${extra##*:}")
 done

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::error::{ConfigError, ConfigProblem, Error};
-use crate::store::StoreSpec;
+use crate::store::tls::{self, TlsPem};
+use crate::store::{Kind, StoreSpec};
 
 /// Fixed safety margin subtracted from every lease a leader trusts: it covers the store's
 /// millisecond rounding of expiries and the few microseconds between reading the clock and
@@ -94,6 +95,9 @@ pub struct ElectionBuilder {
     connect_timeout: Duration,
     allow_eviction: bool,
     resign_on_request: bool,
+    tls_ca: Option<Vec<u8>>,
+    tls_client: Option<(Vec<u8>, Vec<u8>)>,
+    client_name: Option<String>,
 }
 
 impl ElectionBuilder {
@@ -111,6 +115,9 @@ impl ElectionBuilder {
             connect_timeout: Duration::from_secs(5),
             allow_eviction: false,
             resign_on_request: true,
+            tls_ca: None,
+            tls_client: None,
+            client_name: None,
         }
     }
 
@@ -186,6 +193,34 @@ impl ElectionBuilder {
     /// no work runs after the lease was given away. Default: true.
     pub fn resign_on_request(mut self, immediately: bool) -> Self {
         self.resign_on_request = immediately;
+        self
+    }
+
+    /// The CA certificate(s), in PEM, that a `rediss://` server's certificate must chain to,
+    /// instead of the system's trust roots (a private CA). Redis standalone and Cluster.
+    /// Default: the system's trust roots.
+    pub fn tls_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_ca = Some(pem.into());
+        self
+    }
+
+    /// A client certificate (chain) and its private key, both PEM, that baton presents to a
+    /// `rediss://` server requiring one (`tls-auth-clients yes`). Redis standalone and Cluster.
+    /// Default: none.
+    pub fn tls_client_cert_pem(
+        mut self,
+        cert: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls_client = Some((cert.into(), key.into()));
+        self
+    }
+
+    /// The name of baton's Redis connection in `CLIENT LIST` (`CLIENT SETNAME`, sent again after
+    /// every reconnect); printable ASCII without spaces. Elections of one process that name
+    /// their connection differently get one connection each. Default: `baton:<host>:<pid>`.
+    pub fn client_name(mut self, name: impl Into<String>) -> Self {
+        self.client_name = Some(name.into());
         self
     }
 
@@ -309,7 +344,7 @@ impl ElectionBuilder {
                 ),
             );
         }
-        let store = match StoreSpec::parse(&self.store) {
+        let mut store = match StoreSpec::parse(&self.store) {
             Ok(spec) => {
                 if self.replicas.is_some() {
                     match spec.kind {
@@ -330,6 +365,19 @@ impl ElectionBuilder {
                 None
             }
         };
+        let tls = self.check_tls(store.as_ref(), &mut problem);
+        if let Some(name) = &self.client_name {
+            if let Err(message) = tls::check_client_name(name) {
+                problem("client_name", message);
+            }
+        }
+        if let Some(spec) = store.as_mut() {
+            spec.tls = tls;
+            if spec.kind == Kind::Redis {
+                spec.client_name =
+                    Some(self.client_name.clone().unwrap_or_else(default_client_name));
+            }
+        }
         match store {
             Some(store) if problems.is_empty() => Ok(Config {
                 store,
@@ -347,6 +395,71 @@ impl ElectionBuilder {
             _ => Err(ConfigError { problems }),
         }
     }
+}
+
+impl ElectionBuilder {
+    /// The TLS material, checked: readable PEM, and a store that can use it.
+    fn check_tls(
+        &self,
+        store: Option<&StoreSpec>,
+        problem: &mut impl FnMut(&'static str, String),
+    ) -> TlsPem {
+        let tls = TlsPem {
+            ca: self.tls_ca.clone(),
+            client: self.tls_client.clone(),
+        };
+        if let Some(ca) = &tls.ca {
+            if let Err(message) = tls::check_certificates("CA certificate", ca) {
+                problem("tls_ca", message);
+            }
+        }
+        if let Some((cert, key)) = &tls.client {
+            if let Err(message) = tls::check_certificates("client certificate", cert) {
+                problem("tls_client_cert", message);
+            }
+            if let Err(message) = tls::check_key(key) {
+                problem("tls_client_key", message);
+            }
+        }
+        let Some(spec) = store.filter(|_| !tls.is_empty()) else {
+            return tls;
+        };
+        let setting = if tls.ca.is_some() {
+            "tls_ca"
+        } else {
+            "tls_client_cert"
+        };
+        if spec.kind != Kind::Redis {
+            problem(
+                setting,
+                "applies only to Redis (rediss://); remove the TLS settings for this store".into(),
+            );
+        } else if spec.seeds[0].starts_with(crate::store::redis::SENTINEL_SCHEME) {
+            problem(
+                setting,
+                "is not supported with redis+sentinel:// yet (baton reaches sentinels and the master over plain TCP); use a rediss:// URL of the master or remove the TLS settings".into(),
+            );
+        } else if let Some(plain) = spec.seeds.iter().find(|s| !s.starts_with("rediss://")) {
+            problem(
+                setting,
+                format!(
+                    "needs a TLS store URL, but {} is plain TCP; use rediss:// instead of redis://",
+                    crate::store::redact(plain)
+                ),
+            );
+        }
+        tls
+    }
+}
+
+/// The client name when none is given: who this process is, as `CLIENT LIST` shows it.
+fn default_client_name() -> String {
+    let host: String = crate::election::hostname()
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(64)
+        .collect();
+    format!("baton:{host}:{}", std::process::id())
 }
 
 fn check_name(
@@ -515,6 +628,72 @@ mod tests {
             .unwrap_err();
         assert_eq!(settings(err.clone()), ["store"]);
         assert!(err.to_string().contains("redis://"), "{err}");
+    }
+
+    const CERT: &str = include_str!("../tests/tls/cert.pem");
+    const KEY: &str = include_str!("../tests/tls/key.pem");
+
+    #[test]
+    fn tls_material_is_checked_and_needs_rediss() {
+        let tls = |url: &str| {
+            ElectionBuilder::new(url.into(), "job".into())
+                .tls_ca_pem(CERT)
+                .tls_client_cert_pem(CERT, KEY)
+        };
+        let c = tls("rediss://127.0.0.1:6380").validate().unwrap();
+        assert_eq!(c.store.tls.ca.as_deref(), Some(CERT.as_bytes()));
+        assert!(c.store.tls.client.is_some());
+        for url in [
+            "redis://127.0.0.1:6379",
+            "rediss://a:1,redis://b:2",
+            "memory://x",
+            "redis+sentinel://s1/m",
+        ] {
+            let err = tls(url).validate().unwrap_err();
+            assert_eq!(settings(err.clone()), ["tls_ca"], "{url}");
+        }
+        let msg = tls("redis://h:1").validate().unwrap_err().to_string();
+        assert!(msg.contains("use rediss://"), "{msg}");
+
+        let err = ElectionBuilder::new("rediss://h:1".into(), "job".into())
+            .tls_ca_pem("garbage")
+            .tls_client_cert_pem(KEY, CERT)
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            settings(err),
+            ["tls_ca", "tls_client_cert", "tls_client_key"]
+        );
+    }
+
+    #[test]
+    fn tls_material_separates_shared_connections() {
+        let plain = ElectionBuilder::new("rediss://h:1".into(), "job".into());
+        let a = plain.clone().validate().unwrap().store;
+        let b = plain.clone().tls_ca_pem(CERT).validate().unwrap().store;
+        let c = plain.clone().client_name("other").validate().unwrap().store;
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a, plain.validate().unwrap().store);
+    }
+
+    #[test]
+    fn client_name_defaults_to_host_and_pid_and_is_checked() {
+        let c = builder().validate().unwrap();
+        let name = c.store.client_name.unwrap();
+        assert!(name.starts_with("baton:"), "{name}");
+        assert!(
+            name.ends_with(&format!(":{}", std::process::id())),
+            "{name}"
+        );
+        let c = builder().client_name("baton:orders").validate().unwrap();
+        assert_eq!(c.store.client_name.as_deref(), Some("baton:orders"));
+        let err = builder().client_name("two words").validate().unwrap_err();
+        assert_eq!(settings(err), ["client_name"]);
+        let c = ElectionBuilder::new("memory://x".into(), "job".into())
+            .validate()
+            .unwrap();
+        assert_eq!(c.store.client_name, None);
     }
 
     #[test]

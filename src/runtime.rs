@@ -17,7 +17,7 @@ use crate::{fork, Error};
 struct Runtime {
     handle: tokio::runtime::Handle,
     generation: u64,
-    stores: tokio::sync::Mutex<HashMap<String, Weak<dyn Store>>>,
+    stores: tokio::sync::Mutex<HashMap<StoreSpec, Weak<dyn Store>>>,
     elections: Mutex<Vec<Weak<Control>>>,
 }
 
@@ -120,7 +120,7 @@ pub(crate) async fn store(
     let rt = get()?;
     let mut stores = rt.stores.lock().await;
     if !dedicated {
-        if let Some(store) = stores.get(&spec.url).and_then(Weak::upgrade) {
+        if let Some(store) = stores.get(spec).and_then(Weak::upgrade) {
             return Ok(store);
         }
     }
@@ -146,7 +146,7 @@ pub(crate) async fn store(
     };
     if !dedicated {
         stores.retain(|_, s| s.strong_count() > 0);
-        stores.insert(spec.url.clone(), Arc::downgrade(&store));
+        stores.insert(spec.clone(), Arc::downgrade(&store));
     }
     Ok(store)
 }

@@ -12,6 +12,7 @@ pub(crate) mod memory;
 pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub(crate) mod redis;
+pub(crate) mod tls;
 pub(crate) mod zookeeper;
 
 /// One election as a store sees it.
@@ -151,7 +152,7 @@ pub(crate) trait Store: Send + Sync + 'static {
 }
 
 /// Which kind of store a URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
     /// Redis standalone, Cluster or Sentinel.
     Redis,
@@ -179,14 +180,20 @@ pub(crate) async fn connect(
     })
 }
 
-/// A parsed store location: what `build()` connects to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed store location: what `build()` connects to. The whole spec is the key for
+/// sharing one connection per store: elections that differ in TLS material or client name
+/// get their own connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct StoreSpec {
-    /// The URL(s) as given, used as the key for sharing one connection per store.
+    /// The URL(s) as given.
     pub url: String,
     /// Each seed URL, trimmed.
     pub seeds: Vec<String>,
     pub kind: Kind,
+    /// CA and client certificate for `rediss://` (empty: the system's trust roots).
+    pub tls: tls::TlsPem,
+    /// The connection's name in `CLIENT LIST` (Redis only).
+    pub client_name: Option<String>,
 }
 
 /// The URL forms baton accepts, for error messages.
@@ -236,6 +243,8 @@ impl StoreSpec {
                 url: url.to_string(),
                 seeds: vec![url.to_string()],
                 kind,
+                tls: tls::TlsPem::default(),
+                client_name: None,
             });
         }
         if kind == Kind::Memory {
@@ -244,6 +253,8 @@ impl StoreSpec {
                 url: url.to_string(),
                 seeds: vec![url.to_string()],
                 kind,
+                tls: tls::TlsPem::default(),
+                client_name: None,
             });
         }
         // A Sentinel URL lists its sentinels with commas; anything else is a list of seeds.
@@ -268,6 +279,8 @@ impl StoreSpec {
             url: url.to_string(),
             seeds,
             kind,
+            tls: tls::TlsPem::default(),
+            client_name: None,
         })
     }
 

@@ -18,7 +18,9 @@ pub mod mysql;
 pub use mysql::MariaDbServer;
 pub mod postgres;
 pub use postgres::PostgresServer;
+pub mod tls;
 pub mod zookeeper;
+pub use tls::{TlsFiles, TlsRedis};
 pub use zookeeper::{ZooKeeperEnsemble, ZooKeeperServer};
 
 /// How long a server may take to accept connections before the fixture gives up.

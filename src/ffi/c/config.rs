@@ -36,6 +36,9 @@ pub(crate) struct Settings {
     connect_timeout: Option<Duration>,
     allow_eviction: Option<bool>,
     resign_on_request: Option<bool>,
+    tls_ca: Option<String>,
+    tls_client: Option<(String, String)>,
+    client_name: Option<String>,
 }
 
 impl Settings {
@@ -71,6 +74,15 @@ impl Settings {
         }
         if let Some(v) = self.resign_on_request {
             b = b.resign_on_request(v);
+        }
+        if let Some(v) = &self.tls_ca {
+            b = b.tls_ca_pem(v.clone());
+        }
+        if let Some((cert, key)) = &self.tls_client {
+            b = b.tls_client_cert_pem(cert.clone(), key.clone());
+        }
+        if let Some(v) = &self.client_name {
+            b = b.client_name(v.clone());
         }
         b
     }
@@ -129,6 +141,9 @@ pub extern "C" fn baton_config_new(
             connect_timeout: None,
             allow_eviction: None,
             resign_on_request: None,
+            tls_ca: None,
+            tls_client: None,
+            client_name: None,
         }));
         args::write_out(out, handle);
         Ok(())
@@ -271,5 +286,50 @@ pub extern "C" fn baton_config_set_resign_on_request(
 ) -> baton_result {
     boundary("baton_config_set_resign_on_request", || {
         update(config, |s| s.resign_on_request = Some(immediately))
+    })
+}
+
+/// The CA certificate(s), PEM text (copied), that a `rediss://` server's certificate must chain
+/// to, instead of the system's trust roots (a private CA). Redis standalone and Cluster; with
+/// another store `baton_election_new` returns `BATON_INVALID_CONFIG` (setting `tls_ca`), as it
+/// does for PEM that holds no certificate. Default: the system's trust roots.
+#[no_mangle]
+pub extern "C" fn baton_config_set_tls_ca_pem(
+    config: *mut baton_config,
+    ca_pem: *const c_char,
+) -> baton_result {
+    boundary("baton_config_set_tls_ca_pem", || {
+        let pem = args::text("ca_pem", ca_pem)?.to_owned();
+        update(config, |s| s.tls_ca = Some(pem))
+    })
+}
+
+/// A client certificate (chain) and its unencrypted private key, both PEM text (copied), that
+/// baton presents to a `rediss://` server requiring one (`tls-auth-clients yes`). Checked by
+/// `baton_election_new` (settings `tls_client_cert`, `tls_client_key`). Default: none.
+#[no_mangle]
+pub extern "C" fn baton_config_set_tls_client_cert_pem(
+    config: *mut baton_config,
+    cert_pem: *const c_char,
+    key_pem: *const c_char,
+) -> baton_result {
+    boundary("baton_config_set_tls_client_cert_pem", || {
+        let cert = args::text("cert_pem", cert_pem)?.to_owned();
+        let key = args::text("key_pem", key_pem)?.to_owned();
+        update(config, |s| s.tls_client = Some((cert, key)))
+    })
+}
+
+/// The name of baton's Redis connection in `CLIENT LIST` (copied; `CLIENT SETNAME`, sent again
+/// after every reconnect): printable ASCII without spaces, at most 128 bytes, checked by
+/// `baton_election_new` (setting `client_name`). Default: `baton:<host>:<pid>`.
+#[no_mangle]
+pub extern "C" fn baton_config_set_client_name(
+    config: *mut baton_config,
+    client_name: *const c_char,
+) -> baton_result {
+    boundary("baton_config_set_client_name", || {
+        let name = args::text("client_name", client_name)?.to_owned();
+        update(config, |s| s.client_name = Some(name))
     })
 }

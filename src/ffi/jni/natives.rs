@@ -61,6 +61,10 @@ pub extern "system" fn Java_dev_baton_Native_open<'l>(
     connect_timeout: jlong,
     allow_eviction: jboolean,
     resign_on_request: jboolean,
+    tls_ca: JString<'l>,
+    tls_cert: JString<'l>,
+    tls_key: JString<'l>,
+    client_name: JString<'l>,
 ) -> jlong {
     env.with_env(|env| -> Result<_, Failure> {
         let builder = builder(
@@ -77,6 +81,7 @@ pub extern "system" fn Java_dev_baton_Native_open<'l>(
             [campaign, allow_eviction, resign_on_request],
             replicas,
         )?;
+        let builder = identity(env, builder, [&tls_ca, &tls_cert, &tls_key, &client_name])?;
         Ok(ElectionHandle::into_raw(builder.build()?))
     })
     .resolve::<Throw>()
@@ -101,6 +106,10 @@ pub extern "system" fn Java_dev_baton_Native_currentLeader<'l>(
     connect_timeout: jlong,
     allow_eviction: jboolean,
     resign_on_request: jboolean,
+    tls_ca: JString<'l>,
+    tls_cert: JString<'l>,
+    tls_key: JString<'l>,
+    client_name: JString<'l>,
 ) -> JObject<'l> {
     env.with_env(|env| -> Result<_, Failure> {
         let builder = builder(
@@ -117,6 +126,7 @@ pub extern "system" fn Java_dev_baton_Native_currentLeader<'l>(
             [campaign, allow_eviction, resign_on_request],
             replicas,
         )?;
+        let builder = identity(env, builder, [&tls_ca, &tls_cert, &tls_key, &client_name])?;
         match builder.current_leader()? {
             Some(info) => leader_info(env, &info),
             None => Ok(JObject::null()),
@@ -145,6 +155,10 @@ pub extern "system" fn Java_dev_baton_Native_requestResign<'l>(
     connect_timeout: jlong,
     allow_eviction: jboolean,
     resign_on_request: jboolean,
+    tls_ca: JString<'l>,
+    tls_cert: JString<'l>,
+    tls_key: JString<'l>,
+    client_name: JString<'l>,
 ) -> JObject<'l> {
     env.with_env(|env| -> Result<_, Failure> {
         let builder = builder(
@@ -161,6 +175,7 @@ pub extern "system" fn Java_dev_baton_Native_requestResign<'l>(
             [campaign, allow_eviction, resign_on_request],
             replicas,
         )?;
+        let builder = identity(env, builder, [&tls_ca, &tls_cert, &tls_key, &client_name])?;
         match builder.request_resign()? {
             Some(info) => leader_info(env, &info),
             None => Ok(JObject::null()),
@@ -433,6 +448,35 @@ fn builder(
     Ok(b.campaign(campaign)
         .allow_eviction(allow_eviction)
         .resign_on_request(resign_on_request))
+}
+
+/// TLS material (PEM text) and the client name; `null` leaves each at its default.
+fn identity(
+    env: &Env<'_>,
+    mut b: ElectionBuilder,
+    [ca, cert, key, client_name]: [&JString<'_>; 4],
+) -> Result<ElectionBuilder, Failure> {
+    if !ca.is_null() {
+        b = b.tls_ca_pem(string(env, ca, "tlsCaPem")?);
+    }
+    match (cert.is_null(), key.is_null()) {
+        (true, true) => {}
+        (false, false) => {
+            b = b.tls_client_cert_pem(
+                string(env, cert, "tlsClientCertPem certificate")?,
+                string(env, key, "tlsClientCertPem key")?,
+            )
+        }
+        _ => {
+            return Err(Failure::Illegal(
+                "tlsClientCertPem needs both the certificate and its private key".into(),
+            ))
+        }
+    }
+    if !client_name.is_null() {
+        b = b.client_name(string(env, client_name, "clientName")?);
+    }
+    Ok(b)
 }
 
 fn to_jlong(v: u64) -> jlong {

@@ -19,6 +19,7 @@ use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, ProtocolVersi
 use tokio::sync::mpsc;
 
 use super::{classify, link};
+use crate::store::tls::TlsPem;
 use crate::store::StoreError;
 
 /// How often the slot map is asked again while a silent node still serves slots.
@@ -30,6 +31,7 @@ type Addr = (String, u16);
 pub(super) struct ClusterOrigin {
     seeds: Vec<ConnectionInfo>,
     known: Mutex<Vec<Addr>>,
+    tls: TlsPem,
     push: mpsc::UnboundedSender<PushInfo>,
     timeout: Duration,
 }
@@ -37,12 +39,14 @@ pub(super) struct ClusterOrigin {
 impl ClusterOrigin {
     pub fn new(
         seeds: Vec<ConnectionInfo>,
+        tls: TlsPem,
         push: mpsc::UnboundedSender<PushInfo>,
         timeout: Duration,
     ) -> ClusterOrigin {
         ClusterOrigin {
             seeds,
             known: Mutex::new(Vec::new()),
+            tls,
             push,
             timeout,
         }
@@ -123,15 +127,19 @@ impl ClusterOrigin {
         seeds: Vec<ConnectionInfo>,
         connect_limit: Duration,
     ) -> Result<ClusterClient, StoreError> {
-        ClusterClientBuilder::new(seeds)
+        let mut builder = ClusterClientBuilder::new(seeds)
             .use_protocol(ProtocolVersion::RESP3)
             .push_sender(self.push.clone())
             .connection_timeout(connect_limit)
             .response_timeout(self.timeout)
             .tcp_settings(link::tcp_settings(self.timeout))
-            .retries(2)
-            .build()
-            .map_err(classify)
+            .retries(2);
+        // Every node connection, also to nodes found later, trusts the same CA and presents
+        // the same client certificate as the seeds.
+        if !self.tls.is_empty() {
+            builder = builder.certs(self.tls.certificates());
+        }
+        builder.build().map_err(classify)
     }
 
     fn candidates(&self) -> Vec<ConnectionInfo> {

@@ -8,7 +8,7 @@
 //! (`cluster.rs`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -46,6 +46,8 @@ pub(super) struct Link {
     /// Clock nanos of the last reply of any kind on the current connection.
     last_answer: AtomicU64,
     replacing: AtomicBool,
+    /// The connection's name in `CLIENT LIST`, sent again on every new connection.
+    name: OnceLock<String>,
 }
 
 impl Link {
@@ -62,6 +64,7 @@ impl Link {
             timeout,
             last_answer: AtomicU64::new(clock::now_nanos()),
             replacing: AtomicBool::new(false),
+            name: OnceLock::new(),
         })
     }
 
@@ -85,6 +88,52 @@ impl Link {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .expect("a direct link always has a connection")
+    }
+
+    /// Names the connection now and after every reconnect or replacement.
+    pub fn set_name(self: &Arc<Self>, name: String) {
+        if self.name.set(name).is_ok() {
+            self.rename();
+        }
+    }
+
+    /// Sends `CLIENT SETNAME` on the current connection (in a Cluster, to every node), retrying
+    /// until it lands: the redis crate has no hook that names each new connection it opens,
+    /// so this runs after the first connect, after each Disconnection push (the client has
+    /// already begun its reconnect by then) and after a replacement.
+    pub fn rename(self: &Arc<Self>) {
+        if self.name.get().is_none() {
+            return;
+        }
+        let link = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut pause = Duration::from_millis(50);
+            loop {
+                let Some(link) = link.upgrade() else {
+                    return;
+                };
+                let Some(name) = link.name.get() else {
+                    return;
+                };
+                let cmd = redis::cmd("CLIENT").arg("SETNAME").arg(name).clone();
+                let result: redis::RedisResult<()> = match link.live() {
+                    Live::Single(mut c) => cmd.query_async(&mut c).await,
+                    Live::Cluster(mut c) => cmd.query_async(&mut c).await,
+                };
+                match result {
+                    Ok(()) => return,
+                    // The server refused the name itself: trying again will not help.
+                    Err(e) if e.code().is_some() => {
+                        tracing::warn!(error = %e, "the Redis server refused baton's client name");
+                        return;
+                    }
+                    Err(_) => {}
+                }
+                drop(link);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        });
     }
 
     /// A reply (success or a server error) came back: the connection is alive.
@@ -111,6 +160,7 @@ impl Link {
             match tokio::time::timeout(link.timeout, link.replace(channels)).await {
                 Ok(Ok(())) => {
                     link.answered();
+                    link.rename();
                     tracing::info!("replaced the Redis connection");
                 }
                 Ok(Err(e)) => {

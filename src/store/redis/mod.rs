@@ -81,10 +81,14 @@ impl RedisStore {
         };
         let watchers: Arc<Watchers> = Arc::default();
         let drops: Arc<AtomicU64> = Arc::default();
+        if let Some(name) = &spec.client_name {
+            link.set_name(name.clone());
+        }
         tokio::spawn(dispatch_pushes(
             push_rx,
             Arc::downgrade(&watchers),
             drops.clone(),
+            Arc::downgrade(&link),
         ));
         Ok(RedisStore {
             link,
@@ -118,6 +122,7 @@ impl RedisStore {
                         info.set_redis_settings(settings)
                             .set_tcp_settings(link::tcp_settings(timeout))
                     })
+                    .and_then(|info| with_tls(info, &spec.tls))
                     .map_err(|e| StoreError::Refused(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -140,7 +145,7 @@ impl RedisStore {
                 ));
             }
         }
-        let cluster = ClusterOrigin::new(infos, push_tx.clone(), timeout);
+        let cluster = ClusterOrigin::new(infos, spec.tls.clone(), push_tx.clone(), timeout);
         let live = Some(Live::Cluster(cluster.connect().await?));
         Ok(Link::new(
             Origin::Cluster(Box::new(cluster)),
@@ -194,8 +199,8 @@ impl RedisStore {
             other => other,
         };
         if let (Err(e), Some(s)) = (&result, self.link.sentinel()) {
-            if retryable(e) {
-                s.follow_master(self.channels()).await;
+            if retryable(e) && s.follow_master(self.channels()).await {
+                self.link.rename();
             }
         }
         result.map_err(classify)
@@ -447,8 +452,15 @@ async fn dispatch_pushes(
     mut rx: mpsc::UnboundedReceiver<PushInfo>,
     watchers: Weak<Watchers>,
     drops: Arc<AtomicU64>,
+    link: Weak<Link>,
 ) {
     while let Some(push) = rx.recv().await {
+        if push.kind == PushKind::Disconnection {
+            // The client reconnects by itself, and a new connection has no name.
+            if let Some(link) = link.upgrade() {
+                link.rename();
+            }
+        }
         let Some(watchers) = watchers.upgrade() else {
             return;
         };
@@ -475,6 +487,17 @@ async fn dispatch_pushes(
             _ => {}
         }
     }
+}
+
+/// Adds the CA and client certificate to a `rediss://` seed (a no-op without TLS material).
+fn with_tls(
+    info: redis::ConnectionInfo,
+    tls: &super::tls::TlsPem,
+) -> redis::RedisResult<redis::ConnectionInfo> {
+    if tls.is_empty() {
+        return Ok(info);
+    }
+    redis::Client::build_with_tls(info, tls.certificates()).map(|c| c.get_connection_info().clone())
 }
 
 async fn hello(conn: &mut ConnectionManager) -> Result<Value, StoreError> {

@@ -157,32 +157,33 @@ impl Sentinel {
     }
 
     /// Asks the sentinels who is master now; on a change, connects there and re-subscribes
-    /// `channels`. Rate-limited: a burst of failing requests asks once.
-    pub async fn follow_master(&self, channels: Vec<String>) {
+    /// `channels`. Rate-limited: a burst of failing requests asks once. True when it switched.
+    pub async fn follow_master(&self, channels: Vec<String>) -> bool {
         {
             let mut last = self.last_resolve.lock().unwrap_or_else(|p| p.into_inner());
             if last.is_some_and(|t| t.elapsed() < RESOLVE_EVERY) {
-                return;
+                return false;
             }
             *last = Some(Instant::now());
         }
         let mut client = self.client.lock().await;
         let Ok(resolved) = client.async_get_client().await else {
-            return;
+            return false;
         };
         let addr = resolved.get_connection_info().addr().to_string();
         if addr == self.current.read().unwrap_or_else(|p| p.into_inner()).0 {
-            return;
+            return false;
         }
         let Ok((addr, mut manager)) = open_master(&mut client, &self.push, self.timeout).await
         else {
-            return;
+            return false;
         };
         tracing::warn!(master = %addr, "Sentinel named a new master; following it");
         for channel in &channels {
             let _ = manager.subscribe(channel).await;
         }
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = (addr, manager);
+        true
     }
 }
 

@@ -493,6 +493,10 @@ public final class LeaderElection implements AutoCloseable {
         private long connectTimeout = UNSET;
         private boolean allowEviction;
         private boolean resignOnRequest = true;
+        private String tlsCaPem;
+        private String tlsCertPem;
+        private String tlsKeyPem;
+        private String clientName;
         private boolean connectInBackground;
         private final List<LeadershipListener> listeners = new ArrayList<>();
 
@@ -638,6 +642,51 @@ public final class LeaderElection implements AutoCloseable {
         }
 
         /**
+         * The CA certificate(s), PEM text, that a {@code rediss://} server's certificate must
+         * chain to, instead of the system's trust roots (a private CA). Redis standalone and
+         * Cluster; {@link #build()} throws a {@link ConfigurationException} (setting
+         * {@code tls_ca}) for PEM without a certificate or a store URL that is not
+         * {@code rediss://}. Default: the system's trust roots.
+         *
+         * @param pem the CA certificate(s), {@code -----BEGIN CERTIFICATE-----...}
+         * @return this builder
+         */
+        public Builder tlsCaPem(String pem) {
+            this.tlsCaPem = Objects.requireNonNull(pem, "tlsCaPem must not be null");
+            return this;
+        }
+
+        /**
+         * A client certificate (chain) and its unencrypted private key, both PEM text, that
+         * baton presents to a {@code rediss://} server requiring one ({@code tls-auth-clients
+         * yes}). Checked by {@link #build()} (settings {@code tls_client_cert},
+         * {@code tls_client_key}). Default: none.
+         *
+         * @param certificatePem the certificate chain, {@code -----BEGIN CERTIFICATE-----...}
+         * @param privateKeyPem the private key, {@code -----BEGIN PRIVATE KEY-----...}
+         * @return this builder
+         */
+        public Builder tlsClientCertPem(String certificatePem, String privateKeyPem) {
+            this.tlsCertPem = Objects.requireNonNull(certificatePem, "tlsClientCertPem certificate must not be null");
+            this.tlsKeyPem = Objects.requireNonNull(privateKeyPem, "tlsClientCertPem key must not be null");
+            return this;
+        }
+
+        /**
+         * The name of baton's Redis connection in {@code CLIENT LIST} ({@code CLIENT SETNAME},
+         * sent again after every reconnect): printable ASCII without spaces, at most 128 bytes.
+         * Elections that name their connection differently get one connection each.
+         * Default: {@code baton:<host>:<pid>}.
+         *
+         * @param name the client name, for example {@code baton:orders}
+         * @return this builder
+         */
+        public Builder clientName(String name) {
+            this.clientName = Objects.requireNonNull(name, "clientName must not be null");
+            return this;
+        }
+
+        /**
          * What {@link #build()} does when the store cannot be reached within the connect
          * timeout. {@code false}: it throws {@link StoreUnreachableException}. {@code true}: it
          * returns an election that does not lead ({@link LeaderElection#isConnected()} false,
@@ -720,7 +769,7 @@ public final class LeaderElection implements AutoCloseable {
             NativeLoader.load();
             return Optional.ofNullable(Native.currentLeader(storeUrl, name, keyPrefix, ttl, renewInterval,
                 retryInterval, drift, campaign, replicas, replicasTimeout, connectTimeout, allowEviction,
-                resignOnRequest));
+                resignOnRequest, tlsCaPem, tlsCertPem, tlsKeyPem, clientName));
         }
 
         /**
@@ -738,12 +787,13 @@ public final class LeaderElection implements AutoCloseable {
             NativeLoader.load();
             return Optional.ofNullable(Native.requestResign(storeUrl, name, keyPrefix, ttl, renewInterval,
                 retryInterval, drift, campaign, replicas, replicasTimeout, connectTimeout, allowEviction,
-                resignOnRequest));
+                resignOnRequest, tlsCaPem, tlsCertPem, tlsKeyPem, clientName));
         }
 
         private long open() {
             return Native.open(storeUrl, name, keyPrefix, ttl, renewInterval, retryInterval, drift, campaign,
-                replicas, replicasTimeout, connectTimeout, allowEviction, resignOnRequest);
+                replicas, replicasTimeout, connectTimeout, allowEviction, resignOnRequest, tlsCaPem, tlsCertPem,
+                tlsKeyPem, clientName);
         }
 
         /** The settings as of now: the connector must not see later changes to this builder. */
@@ -760,6 +810,10 @@ public final class LeaderElection implements AutoCloseable {
             b.connectTimeout = connectTimeout;
             b.allowEviction = allowEviction;
             b.resignOnRequest = resignOnRequest;
+            b.tlsCaPem = tlsCaPem;
+            b.tlsCertPem = tlsCertPem;
+            b.tlsKeyPem = tlsKeyPem;
+            b.clientName = clientName;
             return b;
         }
 

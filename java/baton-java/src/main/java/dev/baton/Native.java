@@ -21,19 +21,20 @@ final class Native {
     /** Starts an election; {@code -1}, {@code NaN} and {@code null} leave a setting at its default. */
     static native long open(String store, String name, String prefix, long ttlNanos, long renewNanos,
             long retryNanos, double drift, boolean campaign, int replicas, long replicasTimeoutNanos,
-            long connectTimeoutNanos, boolean allowEviction, boolean resignOnRequest);
+            long connectTimeoutNanos, boolean allowEviction, boolean resignOnRequest, String tlsCaPem,
+            String tlsCertPem, String tlsKeyPem, String clientName);
 
     /** One store read of who leads, without campaigning; arguments as for {@link #open}. */
     static native LeaderInfo currentLeader(String store, String name, String prefix, long ttlNanos,
             long renewNanos, long retryNanos, double drift, boolean campaign, int replicas,
             long replicasTimeoutNanos, long connectTimeoutNanos, boolean allowEviction,
-            boolean resignOnRequest);
+            boolean resignOnRequest, String tlsCaPem, String tlsCertPem, String tlsKeyPem, String clientName);
 
     /** Asks the current leader to hand over; arguments as for {@link #open}; null if nobody leads. */
     static native LeaderInfo requestResign(String store, String name, String prefix, long ttlNanos,
             long renewNanos, long retryNanos, double drift, boolean campaign, int replicas,
             long replicasTimeoutNanos, long connectTimeoutNanos, boolean allowEviction,
-            boolean resignOnRequest);
+            boolean resignOnRequest, String tlsCaPem, String tlsCertPem, String tlsKeyPem, String clientName);
 
     static native boolean isLeader(long handle);
 

@@ -53,7 +53,7 @@ public final class JniExercise {
         expect(ElectionClosedException.class, () -> Native.isLeader(0));
         expect(ElectionClosedException.class, () -> Native.token(0));
         expect(ElectionClosedException.class, () -> Native.resign(0));
-        expect(NullPointerException.class, () -> Native.open(null, name, null, -1, -1, -1, Double.NaN, true, -1, -1, -1, false, true));
+        expect(NullPointerException.class, () -> Native.open(null, name, null, -1, -1, -1, Double.NaN, true, -1, -1, -1, false, true, null, null, null, null));
         Native.free(0);
         Native.freeEvents(0);
         System.gc(); // lets the Cleaner free the closed handles while the JVM still checks

@@ -5,6 +5,7 @@ import dev.baton.spring.BatonLifecycle;
 import dev.baton.spring.ConditionalOnLeaderBeanPostProcessor;
 import dev.baton.spring.LeaderElections;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -58,15 +59,23 @@ public class BatonAutoConfiguration {
      * @param environment the environment
      * @param connectionDetails reads Spring Boot's Redis connection details (from the starter of the Boot line)
      * @param customizers builder customizers
+     * @param sslBundles Spring's SSL bundles, for baton.ssl.bundle and spring.data.redis.ssl.bundle
      * @return the factory
      */
     @Bean
     @ConditionalOnMissingBean
     public BatonElectionFactory batonElectionFactory(BatonProperties properties, Environment environment,
             ObjectProvider<RedisConnectionDetailsStore> connectionDetails,
-            ObjectProvider<LeaderElectionCustomizer> customizers) {
+            ObjectProvider<LeaderElectionCustomizer> customizers, ObjectProvider<SslBundles> sslBundles) {
         return new BatonElectionFactory(properties, environment, connectionDetails::getIfUnique,
-            customizers.orderedStream().toList());
+            customizers.orderedStream().toList(), name -> {
+                SslBundles bundles = sslBundles.getIfAvailable();
+                if (bundles == null) {
+                    throw new IllegalStateException("the application has no SslBundles bean (Spring Boot's"
+                        + " SslAutoConfiguration makes one)");
+                }
+                return bundles.getBundle(name);
+            });
     }
 
     /**

@@ -11,11 +11,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.springframework.boot.context.properties.bind.BindResult;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.convert.DurationStyle;
+import org.springframework.boot.ssl.SslBundle;
 import org.springframework.core.env.Environment;
 import org.springframework.util.StringUtils;
 
@@ -29,7 +31,9 @@ public class BatonElectionFactory {
     private final Environment environment;
     private final Supplier<RedisConnectionDetailsStore> connectionDetails;
     private final List<LeaderElectionCustomizer> customizers;
+    private final Function<String, SslBundle> sslBundles;
     private volatile StoreUrl store;
+    private volatile SslBundlePem tls;
 
     /**
      * Creates the factory.
@@ -41,10 +45,26 @@ public class BatonElectionFactory {
      */
     public BatonElectionFactory(BatonProperties properties, Environment environment,
             Supplier<RedisConnectionDetailsStore> connectionDetails, List<LeaderElectionCustomizer> customizers) {
+        this(properties, environment, connectionDetails, customizers, null);
+    }
+
+    /**
+     * Creates the factory with access to Spring's SSL bundles.
+     *
+     * @param properties the {@code baton.*} properties
+     * @param environment the environment, for {@code spring.data.redis.*} and {@code spring.application.name}
+     * @param connectionDetails reads Spring Boot's Redis connection details, or a supplier of null
+     * @param customizers applied to every builder, in order
+     * @param sslBundles looks a bundle up by name ({@code SslBundles::getBundle}), or null without bundles
+     */
+    public BatonElectionFactory(BatonProperties properties, Environment environment,
+            Supplier<RedisConnectionDetailsStore> connectionDetails, List<LeaderElectionCustomizer> customizers,
+            Function<String, SslBundle> sslBundles) {
         this.properties = properties;
         this.environment = environment;
         this.connectionDetails = connectionDetails;
         this.customizers = List.copyOf(customizers);
+        this.sslBundles = sslBundles;
     }
 
     /**
@@ -135,6 +155,17 @@ public class BatonElectionFactory {
             .allowEviction(pick(own == null ? null : own.getAllowEviction(), properties.isAllowEviction()))
             .resignOnRequest(resignOnRequest(name))
             .connectInBackground(properties.isConnectInBackground());
+        String clientName = clientName();
+        if (clientName != null) {
+            b.clientName(clientName);
+        }
+        SslBundlePem pem = tls(s);
+        if (pem != null && pem.caPem() != null) {
+            b.tlsCaPem(pem.caPem());
+        }
+        if (pem != null && pem.certPem() != null) {
+            b.tlsClientCertPem(pem.certPem(), pem.keyPem());
+        }
         Duration renew = pick(own == null ? null : own.getRenewInterval(), properties.getRenewInterval());
         if (renew != null) {
             b.renewInterval(renew);
@@ -162,6 +193,64 @@ public class BatonElectionFactory {
     public boolean resignOnRequest(String name) {
         BatonProperties.Election own = properties.getElections().get(name);
         return pick(own == null ? null : own.getResignOnRequest(), properties.isResignOnRequest());
+    }
+
+    /** {@code baton.client-name}, else {@code baton:<spring.application.name>}, else the core's default. */
+    private String clientName() {
+        if (StringUtils.hasText(properties.getClientName())) {
+            return properties.getClientName().trim();
+        }
+        String app = environment.getProperty("spring.application.name");
+        // Redis refuses spaces and non-ASCII in a client name.
+        return StringUtils.hasText(app) ? "baton:" + app.trim().replaceAll("[^!-~]", "-") : null;
+    }
+
+    /** The property naming the SSL bundle, or null: baton.ssl.bundle, else spring.data.redis.ssl.bundle. */
+    private String sslBundleProperty(StoreUrl s) {
+        if (StringUtils.hasText(properties.getSsl().getBundle())) {
+            return "baton.ssl.bundle";
+        }
+        if (s.source().startsWith("spring.data.redis")
+                && StringUtils.hasText(environment.getProperty("spring.data.redis.ssl.bundle"))) {
+            return "spring.data.redis.ssl.bundle";
+        }
+        return null;
+    }
+
+    private SslBundlePem tls(StoreUrl s) {
+        SslBundlePem pem = tls;
+        if (pem != null) {
+            return pem;
+        }
+        String property = sslBundleProperty(s);
+        if (property == null) {
+            return null;
+        }
+        String name = environment.getProperty(property, "").trim();
+        if (property.equals("baton.ssl.bundle")) {
+            name = properties.getSsl().getBundle().trim();
+        }
+        if (sslBundles == null) {
+            throw new BatonStartupException(property + "=" + name + " names an SSL bundle, but this application"
+                + " has no SslBundles bean.", "Configure the bundle under spring.ssl.bundle.pem." + name
+                + " (or .jks." + name + "), or remove " + property + ".");
+        }
+        SslBundle bundle;
+        try {
+            bundle = sslBundles.apply(name);
+        } catch (RuntimeException e) {
+            throw new BatonStartupException(property + "=" + name + " names no SSL bundle: " + e.getMessage(),
+                "Configure spring.ssl.bundle.pem." + name + " (or .jks." + name + ") with the CA (truststore)"
+                    + " and, for client certificates, the keystore; or fix " + property + ".", e);
+        }
+        try {
+            pem = SslBundlePem.of(name, bundle);
+        } catch (IllegalStateException e) {
+            throw new BatonStartupException(property + ": " + e.getMessage(),
+                "Fix the bundle spring.ssl.bundle.*." + name + ".", e);
+        }
+        tls = pem;
+        return pem;
     }
 
     private static <T> T pick(T own, T shared) {
@@ -274,6 +363,12 @@ public class BatonElectionFactory {
                     : "baton.allow-eviction";
             case "store":
                 return store().source();
+            case "tls_ca":
+            case "tls_client_cert":
+            case "tls_client_key": {
+                String bundle = sslBundleProperty(store());
+                return bundle != null ? bundle + " (" + setting + ")" : "baton." + setting.replace('_', '-');
+            }
             case "election":
                 if (election.equals(properties.getName())) {
                     return "baton.name";

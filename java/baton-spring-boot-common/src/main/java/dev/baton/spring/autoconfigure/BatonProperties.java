@@ -102,6 +102,14 @@ public class BatonProperties {
 
     private final Replicas replicas = new Replicas();
 
+    /**
+     * Name of baton's Redis connection in CLIENT LIST (printable ASCII, no spaces). Defaults to
+     * "baton:" followed by spring.application.name, else "baton:<host>:<pid>".
+     */
+    private String clientName;
+
+    private final Ssl ssl = new Ssl();
+
     private final Shutdown shutdown = new Shutdown();
 
     /**
@@ -244,6 +252,18 @@ public class BatonProperties {
         return replicas;
     }
 
+    public String getClientName() {
+        return clientName;
+    }
+
+    public void setClientName(String clientName) {
+        this.clientName = clientName;
+    }
+
+    public Ssl getSsl() {
+        return ssl;
+    }
+
     public Shutdown getShutdown() {
         return shutdown;
     }
@@ -372,6 +392,24 @@ public class BatonProperties {
 
         public void setResignOnRequest(Boolean resignOnRequest) {
             this.resignOnRequest = resignOnRequest;
+        }
+    }
+
+    /** TLS material for a rediss:// store. */
+    public static class Ssl {
+        /**
+         * Name of the SSL bundle (spring.ssl.bundle.*) whose trust material (a private CA) and
+         * key material (a client certificate) baton uses for its rediss:// connection. Defaults
+         * to spring.data.redis.ssl.bundle when the store comes from spring.data.redis.*.
+         */
+        private String bundle;
+
+        public String getBundle() {
+            return bundle;
+        }
+
+        public void setBundle(String bundle) {
+            this.bundle = bundle;
         }
     }
 }
