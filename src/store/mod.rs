@@ -235,6 +235,8 @@ impl StoreSpec {
                 url: url.to_string(),
                 seeds: vec![url.to_string()],
                 kind,
+                tls: tls::TlsPem::default(),
+                client_name: None,
             });
         }
         if kind == Kind::ZooKeeper {
