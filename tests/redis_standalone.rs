@@ -193,6 +193,47 @@ fn a_grant_no_replica_acknowledged_is_never_reported() {
     assert!(!lonely.is_leader());
 }
 
+/// A grant kept because no replica acknowledged it is given back by `close()`, not left to
+/// expire (here a minute): the next instance of a redeploy takes over at once.
+#[test]
+fn close_gives_back_a_grant_no_replica_acknowledged() {
+    let redis = RedisServer::start();
+    let lonely = Election::builder(redis.url(), "unacked")
+        .ttl(Duration::from_secs(60))
+        .wait_for_replicas(1, Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let holder = || {
+        Election::builder(redis.url(), "unacked")
+            .current_leader()
+            .unwrap()
+    };
+    // The second grant proves the first went unacknowledged and was kept; 100ms later its
+    // 50ms WAIT is over too, and the engine sits in its backoff (at least 1.5s) holding it.
+    let deadline = std::time::Instant::now() + WAIT;
+    let first = loop {
+        if let Some(h) = holder() {
+            break h.token;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "it never took the lease"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    while holder().is_some_and(|h| h.token == first) {
+        assert!(std::time::Instant::now() < deadline, "it never tried again");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!lonely.is_leader());
+    lonely.close();
+    assert!(
+        holder().is_none(),
+        "the unacknowledged grant outlived close()"
+    );
+}
+
 /// TCP keepalive counts whole seconds: a sub-second connect_timeout must still connect.
 #[test]
 fn a_sub_second_connect_timeout_connects() {

@@ -179,6 +179,9 @@ impl Engine {
     async fn follow(&mut self, not_before: Option<Instant>) -> Next {
         let mut wake = not_before.unwrap_or_else(Instant::now);
         let mut failures = 0u32;
+        // A grant we hold but do not believe (too few replicas acknowledged it, or a close or
+        // resign came first): kept until it expires, but a close or resign gives it back.
+        let mut unconfirmed = false;
         loop {
             if wake > Instant::now() {
                 // During a resign's cooldown, our own release notification must not wake us.
@@ -187,7 +190,7 @@ impl Engine {
                     _ = sleep_until(wake) => {}
                     _ = notified(&self.ctx.watch), if !cooling => {}
                     cmd = self.commands.recv() => {
-                        match self.command_following(cmd, false).await {
+                        match self.command_following(cmd, unconfirmed).await {
                             Some(next) => return next,
                             None => continue,
                         }
@@ -199,7 +202,7 @@ impl Engine {
                 let sent = clock::now_nanos();
                 let watch = timeout(ctx.timing.ttl, ctx.store.watch(&ctx.scope));
                 match race(&mut self.commands, watch).await {
-                    Raced::Command(cmd) => match self.command_following(cmd, false).await {
+                    Raced::Command(cmd) => match self.command_following(cmd, unconfirmed).await {
                         Some(next) => return next,
                         None => continue,
                     },
@@ -229,6 +232,7 @@ impl Engine {
             match attempt {
                 Ok(Seen::Vacant) => {
                     failures = 0;
+                    unconfirmed = false;
                     ctx.shared.observe(None);
                     wake = Instant::now() + ctx.timing.renew_interval;
                 }
@@ -247,12 +251,14 @@ impl Engine {
                         // Not trustworthy. Keep the lease until it expires rather than release
                         // it: a release would wake every follower into the same failure.
                         failures += 1;
+                        unconfirmed = true;
                         wake = Instant::now() + ctx.backoff(failures);
                         continue;
                     }
                     let deadline_nanos = sent_nanos.saturating_add(span.as_nanos() as u64);
                     if !ctx.shared.grant(token, since_ms, deadline_nanos) {
                         // A close or resign came first: its queued command gives the lease back.
+                        unconfirmed = true;
                         wake = Instant::now();
                         continue;
                     }
@@ -268,6 +274,7 @@ impl Engine {
                 }
                 Ok(Seen::Held(holder)) => {
                     failures = 0;
+                    unconfirmed = false;
                     // A lease without expiry (set by hand) is checked again once per ttl.
                     let wait = holder
                         .remaining
