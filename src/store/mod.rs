@@ -65,6 +65,20 @@ pub(crate) enum Acquire {
     Held(Holder),
 }
 
+impl Acquire {
+    /// An acquire's answer: the lease as it now stands, and whether it is ours.
+    pub(crate) fn from_holder(granted: bool, h: Holder) -> Acquire {
+        if granted {
+            Acquire::Granted {
+                token: h.token,
+                since_ms: h.since_ms,
+            }
+        } else {
+            Acquire::Held(h)
+        }
+    }
+}
+
 /// A store failure: the kind decides between retrying and giving up.
 #[derive(Debug, Clone, thiserror::Error)]
 pub(crate) enum StoreError {

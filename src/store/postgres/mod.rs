@@ -261,14 +261,7 @@ impl Store for PgStore {
         };
         let granted: bool = row.get(0);
         let h = holder(row, 1)?;
-        Ok(if granted {
-            Acquire::Granted {
-                token: h.token,
-                since_ms: h.since_ms,
-            }
-        } else {
-            Acquire::Held(h)
-        })
+        Ok(Acquire::from_holder(granted, h))
     }
 
     async fn renew(

@@ -255,14 +255,7 @@ impl Store for RedisStore {
         let reply: HolderReply = self.invoke(&self.acquire, &keys, &args).await?;
         let granted = reply.0 == 1;
         let h = holder(reply)?;
-        Ok(if granted {
-            Acquire::Granted {
-                token: h.token,
-                since_ms: h.since_ms,
-            }
-        } else {
-            Acquire::Held(h)
-        })
+        Ok(Acquire::from_holder(granted, h))
     }
 
     async fn renew(
