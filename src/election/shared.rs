@@ -154,9 +154,12 @@ impl Shared {
         }
     }
 
-    /// Moves the deadline after a successful renewal of `token`, unless belief in it already
-    /// ended (a close or resign from another thread).
-    pub fn extend(&self, token: u64, deadline_nanos: u64) {
+    /// Moves the deadline after a successful renewal of `token`. False when belief in it
+    /// already ended: a close or resign from another thread, or its deadline passed before
+    /// the answer came (the application may have seen `false`; the same token is never
+    /// believed twice, so the engine steps down and acquires under a new token).
+    #[must_use]
+    pub fn extend(&self, token: u64, deadline_nanos: u64) -> bool {
         let span = self.span_nanos.load(Ordering::Relaxed);
         if span != 0 {
             let sent = deadline_nanos.saturating_sub(span);
@@ -165,13 +168,14 @@ impl Shared {
             self.renewals.fetch_add(1, Ordering::Relaxed);
         }
         let mut inner = self.inner();
-        if inner.granted != Some(token) {
-            return;
+        if inner.granted != Some(token) || !self.is_leader() {
+            return false;
         }
         self.deadline.store(deadline_nanos, Ordering::Release);
         if let Some((_, expires)) = inner.leader.as_mut() {
             *expires = deadline_nanos;
         }
+        true
     }
 
     /// Tells the application that someone asked this leader (grant `token`) to hand over.

@@ -362,9 +362,24 @@ async fn a_resign_belief_ends_before_the_engine_acts_and_no_racing_grant_is_beli
     shared.resign_now();
     assert!(!shared.is_leader());
     // A renewal or a grant that was in flight lands after the resign: neither is believed.
-    shared.extend(7, clock::to_nanos(deadline));
+    assert!(!shared.extend(7, clock::to_nanos(deadline)));
     assert!(!shared.is_leader());
     assert!(!shared.grant(8, 0, clock::to_nanos(deadline)));
     shared.hold_back(false);
     assert!(shared.grant(9, 0, clock::to_nanos(deadline)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_renewal_answered_after_the_deadline_does_not_revive_the_lapsed_belief() {
+    let shared = Shared::new("job".into(), Candidate::for_this_process());
+    let deadline = Instant::now() + Duration::from_millis(100);
+    assert!(shared.grant(7, 0, clock::to_nanos(deadline)));
+    // The renewal was sent before the deadline, but its answer came after it: the
+    // application already saw `false`, so the same token must not be believed again.
+    tokio::time::advance(Duration::from_millis(101)).await;
+    assert!(!shared.is_leader());
+    let renewed = clock::to_nanos(deadline + Duration::from_millis(900));
+    assert!(!shared.extend(7, renewed));
+    assert!(!shared.is_leader());
+    assert_eq!(shared.token(), None);
 }
