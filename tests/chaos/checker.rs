@@ -423,6 +423,14 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
                 .max()
                 .unwrap_or(0);
             let expiry = expiry + f.link_delay + lag;
+            // A store fault that began before the takeover was due holds it back; the gap
+            // bound (from the store's return) judges that takeover instead.
+            let store_fault = p.faults.iter().any(|g| {
+                g.store_back.is_some() && g.start > f.start && g.start < expiry + takeover_bound
+            });
+            if store_fault {
+                continue;
+            }
             let late = new.t1.saturating_sub(expiry);
             s.takeovers += 1;
             ks.late.push(late);
