@@ -321,11 +321,17 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             .map(|f| f.link_delay + f.clock_lag)
             .max()
             .unwrap_or(0);
+        // An election that waits for replicas may have a grant nobody believed (too few
+        // acknowledgements), kept until it expires; a pause that stops its holder mid-gap
+        // keeps it from re-acquiring, so that lease runs out a ttl after the pause at most.
         let from = p
             .faults
             .iter()
             .filter(|f| f.start < g1)
-            .flat_map(|f| [f.store_back, f.replica_back.filter(|_| waits)])
+            .flat_map(|f| {
+                let paused = f.resumed.map(|_| f.start).filter(|&t| waits && t > g0);
+                [f.store_back, f.replica_back.filter(|_| waits), paused]
+            })
             .flatten()
             .fold(g0 + stretched, u64::max);
         let excess = g1.saturating_sub(from);
