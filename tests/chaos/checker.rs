@@ -14,7 +14,8 @@
 //!   the lease's expiry plus `takeover_bound`; the expiry is the dead leader's last renewal
 //!   (sent at its trusted deadline minus the lease span) plus ttl, or its next one's when
 //!   that was due before the crash, or when a stopped store came back if that was later;
-//!   without a recorded renewal, its last sample plus ttl;
+//!   without a recorded renewal, its last sample plus ttl; on a session store (ZooKeeper),
+//!   whose client's pings keep the lease alive too, at least the crash plus ttl;
 //! - after a graceful redeploy, the next grant lands within `handover_bound` of the old
 //!   leader's last true sample;
 //! - nobody leads for at most ttl + `gap_bound` past the old lease (or a store's return).
@@ -414,6 +415,9 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             };
             let next = sent + renew;
             let mut expiry = (if f.start >= next { next } else { sent }) + ttl;
+            if p.session_lease {
+                expiry = expiry.max(f.start + ttl);
+            }
             // A renewal held by a stopped or restarting store ran when the store came back.
             for g in &p.faults {
                 if let Some(back) = g.store_back.filter(|&b| sent < b && b <= f.start) {

@@ -186,6 +186,10 @@ pub struct PhaseResult {
     /// How much later than the lease's expiry by baton's clock the store may free it
     /// (nanoseconds): ZooKeeper's session tick; 0 for Redis.
     pub expiry_slack: u64,
+    /// The lease is a session's (ZooKeeper): every packet the client sends, its pings too,
+    /// keeps it alive, so a crashed holder's lease runs a ttl from the crash, not from its
+    /// last renewal.
+    pub session_lease: bool,
     pub elections: usize,
     pub wait_elections: Vec<usize>,
     pub procs: Vec<Proc>,
@@ -1086,6 +1090,7 @@ impl Phase<'_> {
                 Which::ZooKeeper => baton_testkit::zookeeper::TICK_MS * 1_000_000,
                 _ => 0,
             },
+            session_lease: matches!(self.which, Which::ZooKeeper),
             elections: self.cfg.elections,
             wait_elections: match self.which {
                 Which::Standalone => self.cfg.wait_elections.clone(),
