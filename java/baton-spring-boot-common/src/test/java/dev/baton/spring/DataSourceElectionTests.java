@@ -19,6 +19,7 @@ import org.springframework.scheduling.annotation.EnableScheduling;
 
 /**
  * An application whose only store settings are {@code spring.datasource.*} of a real PostgreSQL
+ * (or MariaDB)
  * (and Spring Data Redis on the classpath with nothing configured, as in an application that
  * uses it for a local cache): baton derives {@code postgres://} from the JDBC URL and the
  * credentials (a password that needs percent-encoding), one of two instances runs the
@@ -30,6 +31,9 @@ class DataSourceElectionTests {
 
     @RegisterExtension
     static final PostgresExtension postgres = new PostgresExtension();
+
+    @RegisterExtension
+    static final MariaDbExtension mariadb = new MariaDbExtension();
 
     private final Journal journal = new Journal();
 
@@ -49,6 +53,10 @@ class DataSourceElectionTests {
     }
 
     private ApplicationContextRunner instance(String name) {
+        return instance(name, postgres.jdbcUrl(), PostgresExtension.USER, PostgresExtension.PASSWORD, "20s");
+    }
+
+    private ApplicationContextRunner instance(String name, String url, String user, String password, String ttl) {
         return new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(TaskSchedulingAutoConfiguration.class))
             .withConfiguration(BootLine.springDataRedis())
@@ -58,10 +66,10 @@ class DataSourceElectionTests {
             .withPropertyValues(
                 "test.instance=" + name,
                 "spring.application.name=datasource-fleet",
-                "spring.datasource.url=" + postgres.jdbcUrl(),
-                "spring.datasource.username=" + PostgresExtension.USER,
-                "spring.datasource.password=" + PostgresExtension.PASSWORD,
-                "baton.ttl=20s");
+                "spring.datasource.url=" + url,
+                "spring.datasource.username=" + user,
+                "spring.datasource.password=" + password,
+                "baton.ttl=" + ttl);
     }
 
     @Test
@@ -84,6 +92,32 @@ class DataSourceElectionTests {
             fleet.get(leader).close();
             Journal.Entry next = journal.await(mark, e -> e.what().equals("granted"), WAIT,
                 "a grant on the other instance (without the release's NOTIFY it would take the 20s lease)");
+            assertThat(next.instance()).isEqualTo(follower);
+            assertThat(next.token()).isGreaterThan(first.token());
+            journal.await(mark, e -> e.is(follower, "run"), WAIT, "the new leader's run");
+        }));
+    }
+
+    /** MariaDB has no push: the other instance takes over at the released lease's expiry (2 s). */
+    @Test
+    void onlySpringDatasourceElectsOnMariaDbAndTheOtherInstanceTakesOver() {
+        ApplicationContextRunner a0 = instance("a", mariadb.jdbcUrl(), MariaDbExtension.USER,
+            MariaDbExtension.PASSWORD, "2s");
+        ApplicationContextRunner b0 = instance("b", mariadb.jdbcUrl(), MariaDbExtension.USER,
+            MariaDbExtension.PASSWORD, "2s");
+        a0.run(a -> b0.run(b -> {
+            Map<String, AssertableApplicationContext> fleet = Map.of("a", a, "b", b);
+            assertThat(a).hasNotFailed();
+            assertThat(a.getBean(BatonElectionFactory.class).storeDescription())
+                .matches("mariadb://app:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/app \\(from spring\\.datasource\\.url\\)");
+            Journal.Entry first = journal.await(0, e -> e.what().equals("granted"), WAIT, "a grant");
+            String leader = first.instance();
+            String follower = leader.equals("a") ? "b" : "a";
+            journal.await(0, e -> e.is(leader, "run"), WAIT, "a run on the leader");
+            int mark = journal.size();
+            fleet.get(leader).close();
+            Journal.Entry next = journal.await(mark, e -> e.what().equals("granted"), WAIT,
+                "a grant on the other instance");
             assertThat(next.instance()).isEqualTo(follower);
             assertThat(next.token()).isGreaterThan(first.token());
             journal.await(mark, e -> e.is(follower, "run"), WAIT, "the new leader's run");
