@@ -369,7 +369,7 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
     .as_nanos() as u64;
     let renew = cfg.renew.as_nanos() as u64;
     let takeover_bound = cfg.takeover_bound().as_nanos() as u64 + p.expiry_slack;
-    let handover_bound = cfg.handover_bound().as_nanos() as u64;
+    let handover_bound = cfg.handover_bound().as_nanos() as u64 + p.handover_slack;
     for (i, f) in p.faults.iter().enumerate() {
         if !(f.crash || f.graceful || f.resumed.is_some()) || waits {
             continue;
