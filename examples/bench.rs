@@ -242,10 +242,17 @@ fn handover_with(
     Ok((samples, pings))
 }
 
-/// SIGKILL the leader (and reap it, so no renewal can follow), read the lease's PTTL, and time
-/// the next grant against the expiry: `read instant + PTTL`. Redis counts a key expired only
-/// once its millisecond clock has passed the expiry, so this may charge up to 1 ms of the
-/// store's rounding to baton, never the reverse.
+/// Milliseconds left on a lease by the store's clock: its `expires` field (store ms; the key
+/// has no TTL) minus `TIME`; -2 when there is no lease.
+const LEASE_LEFT: &str = "local e = redis.call('HGET', KEYS[1], 'expires') \
+    if not e then return -2 end \
+    local t = redis.call('TIME') \
+    return tonumber(e) - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))";
+
+/// SIGKILL the leader (and reap it, so no renewal can follow), read how long its lease has
+/// left by the store's clock, and time the next grant against the expiry: `read instant +
+/// left`. The store counts a lease expired only once its millisecond clock reached `expires`,
+/// so this may charge up to 1 ms of the store's rounding to baton, never the reverse.
 fn takeover(url: &str, plain: &mut redis::Connection) -> Result<Vec<f64>, String> {
     let election = "bench-takeover";
     let lease = format!("baton:{{{election}}}:lease");
@@ -267,14 +274,16 @@ fn takeover(url: &str, plain: &mut redis::Connection) -> Result<Vec<f64>, String
         fleet.clear();
         fleet.kill(&leader)?;
         let t0 = mono_ns();
-        let pttl: i64 = redis::cmd("PTTL")
+        let pttl: i64 = redis::cmd("EVAL")
+            .arg(LEASE_LEFT)
+            .arg(1)
             .arg(&lease)
             .query(plain)
-            .map_err(|e| format!("PTTL: {e}"))?;
+            .map_err(|e| format!("reading the lease's expiry: {e}"))?;
         let t1 = mono_ns();
         if pttl < 0 {
             return Err(format!(
-                "the lease was gone right after the kill (PTTL {pttl})"
+                "the lease was gone right after the kill ({pttl} ms left)"
             ));
         }
         let expiry = t0 / 2 + t1 / 2 + pttl as u64 * 1_000_000;
@@ -980,7 +989,7 @@ fn sql_figures(store: &'static str, push: bool, db: &dyn SqlBench) -> Result<Sql
 }
 
 /// SIGKILL of the leader (reaped), the lease's time left read from the server, and the next
-/// grant timed against that expiry, as the Redis row does with PTTL.
+/// grant timed against that expiry, as the Redis row does with the lease's `expires`.
 fn sql_takeover(url: &str, db: &dyn SqlBench) -> Result<Vec<f64>, String> {
     let election = "bench-sql-takeover";
     let mut fleet = Fleet::new(url, election, SQL_TTL)?;
