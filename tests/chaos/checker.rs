@@ -229,6 +229,33 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
         }
     }
 
+    // A replica stall concerns only the elections that wait for replicas: every other leader
+    // it did not kill leads on through it (one election's WAIT never delays another's renewal).
+    if !waits {
+        let tick = cfg.tick.as_nanos() as u64;
+        for (i, f) in p.faults.iter().enumerate() {
+            if f.kind != Kind::ReplicaStall {
+                continue;
+            }
+            let until = p.faults.get(i + 1).map_or(f.end, |n| n.start.min(f.end));
+            let hit = grants.iter().find(|g| {
+                Some(p.procs[g.proc].spawn) != f.proc
+                    && g.t1 <= f.start
+                    && g.last + 2 * tick >= f.start
+                    && g.ended
+                    && g.last + 2 * tick < until
+            });
+            if let Some(g) = hit {
+                s.violations.push(format!(
+                    "{name}: fault #{} replica-stall: {} stopped leading at {}, during a replica stall this election does not wait for",
+                    i + 1,
+                    who(g),
+                    at(g.last)
+                ));
+            }
+        }
+    }
+
     // Writes: no accepted write decided after a larger token's grant had begun.
     let mut prefix_max = Vec::with_capacity(grants.len());
     let mut m = 0u64;
