@@ -3,7 +3,7 @@
 #   maven/      a Maven repository: baton-parent, baton-bom, baton-java (every platform's
 #               library inside), baton-spring-boot-starter, with sources and Javadoc jars
 #   python/     one wheel per platform (manylinux2014 / musllinux_1_2)
-#   goproxy/    the Go module baton.dev/go as a module proxy directory (GOPROXY=file://...)
+#   goproxy/    the Go module github.com/baton-dev/baton/go as a module proxy directory (GOPROXY=file://...)
 #   c/          `make install`'s tree: header, libbaton.so.N + symlinks, libbaton.a, baton.pc
 # `make test-dist` checks them as users would get them. It is not part of `make test` yet: the
 # four cross builds cost CI about 20 minutes (see docs/packaging.md); run it before a release.
