@@ -88,6 +88,7 @@ fn run() -> Result<(), String> {
     ));
     let many = many_elections(&url)?;
     let zookeeper = zookeeper_rows()?;
+    let sql = sql_rows()?;
 
     let rtt2 = 2.0 * percentile(&pings, 0.5);
     let (h50, h99) = (percentile(&handover, 0.5), percentile(&handover, 0.99));
@@ -156,6 +157,9 @@ fn run() -> Result<(), String> {
         None => {
             progress("ZooKeeper rows skipped: no ZooKeeper here (apt-get install -y zookeeper)")
         }
+    }
+    for figures in &sql {
+        figures.rows(&mut table);
     }
     println!();
     table.print();
@@ -238,10 +242,17 @@ fn handover_with(
     Ok((samples, pings))
 }
 
-/// SIGKILL the leader (and reap it, so no renewal can follow), read the lease's PTTL, and time
-/// the next grant against the expiry: `read instant + PTTL`. Redis counts a key expired only
-/// once its millisecond clock has passed the expiry, so this may charge up to 1 ms of the
-/// store's rounding to baton, never the reverse.
+/// Milliseconds left on a lease by the store's clock: its `expires` field (store ms; the key
+/// has no TTL) minus `TIME`; -2 when there is no lease.
+const LEASE_LEFT: &str = "local e = redis.call('HGET', KEYS[1], 'expires') \
+    if not e then return -2 end \
+    local t = redis.call('TIME') \
+    return tonumber(e) - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))";
+
+/// SIGKILL the leader (and reap it, so no renewal can follow), read how long its lease has
+/// left by the store's clock, and time the next grant against the expiry: `read instant +
+/// left`. The store counts a lease expired only once its millisecond clock reached `expires`,
+/// so this may charge up to 1 ms of the store's rounding to baton, never the reverse.
 fn takeover(url: &str, plain: &mut redis::Connection) -> Result<Vec<f64>, String> {
     let election = "bench-takeover";
     let lease = format!("baton:{{{election}}}:lease");
@@ -263,14 +274,16 @@ fn takeover(url: &str, plain: &mut redis::Connection) -> Result<Vec<f64>, String
         fleet.clear();
         fleet.kill(&leader)?;
         let t0 = mono_ns();
-        let pttl: i64 = redis::cmd("PTTL")
+        let pttl: i64 = redis::cmd("EVAL")
+            .arg(LEASE_LEFT)
+            .arg(1)
             .arg(&lease)
             .query(plain)
-            .map_err(|e| format!("PTTL: {e}"))?;
+            .map_err(|e| format!("reading the lease's expiry: {e}"))?;
         let t1 = mono_ns();
         if pttl < 0 {
             return Err(format!(
-                "the lease was gone right after the kill (PTTL {pttl})"
+                "the lease was gone right after the kill ({pttl} ms left)"
             ));
         }
         let expiry = t0 / 2 + t1 / 2 + pttl as u64 * 1_000_000;
@@ -751,6 +764,264 @@ fn zookeeper_takeover(url: &str) -> Result<Vec<f64>, String> {
         start(&mut fleet, &name, &[])?;
         names.push(name);
         (leader, token) = (next.who.clone(), next.u64("token"));
+    }
+    fleet.stop_all();
+    Ok(samples)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same election on PostgreSQL and MariaDB (Debian's packages, started by the testkit).
+
+const SQL_HANDOVER_ROUNDS: usize = 20;
+const SQL_TAKEOVER_ROUNDS: usize = 10;
+const SQL_TTL: Duration = Duration::from_secs(1);
+
+/// A SQL server for the bench: its URL, and the lease's remaining milliseconds by the
+/// server's clock (read with the server's command-line client).
+trait SqlBench {
+    fn url(&self) -> String;
+    fn lease_left_ms(&self, election: &str) -> Result<i64, String>;
+}
+
+/// `SELECT 1` round trips on one connection of the Rust client baton itself uses.
+struct RoundTrip {
+    rt: tokio::runtime::Runtime,
+    client: SqlClient,
+}
+
+enum SqlClient {
+    Postgres(tokio_postgres::Client),
+    MySql(mysql_async::Conn),
+}
+
+impl RoundTrip {
+    fn connect(url: &str) -> Result<RoundTrip, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let client = if url.starts_with("postgres") {
+            let (client, conn) = rt
+                .block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))
+                .map_err(|e| format!("PostgreSQL client: {e}"))?;
+            rt.spawn(conn);
+            SqlClient::Postgres(client)
+        } else {
+            let opts = mysql_async::Opts::from_url(url).map_err(|e| e.to_string())?;
+            SqlClient::MySql(
+                rt.block_on(mysql_async::Conn::new(opts))
+                    .map_err(|e| format!("MySQL client: {e}"))?,
+            )
+        };
+        Ok(RoundTrip { rt, client })
+    }
+
+    fn ms(&mut self) -> Result<f64, String> {
+        use mysql_async::prelude::Queryable;
+        let t0 = mono_ns();
+        match &mut self.client {
+            SqlClient::Postgres(c) => self
+                .rt
+                .block_on(c.simple_query("SELECT 1"))
+                .map(drop)
+                .map_err(|e| e.to_string())?,
+            SqlClient::MySql(c) => self
+                .rt
+                .block_on(c.query_drop("SELECT 1"))
+                .map_err(|e| e.to_string())?,
+        }
+        Ok(ms_between(t0, mono_ns()))
+    }
+}
+
+impl SqlBench for baton_testkit::PostgresServer {
+    fn url(&self) -> String {
+        baton_testkit::PostgresServer::url(self)
+    }
+    fn lease_left_ms(&self, election: &str) -> Result<i64, String> {
+        self.try_sql(&format!(
+            "SELECT (extract(epoch FROM expires - now()) * 1000)::bigint FROM baton_leases WHERE name = '{election}' AND candidate IS NOT NULL"
+        ))?
+        .parse()
+        .map_err(|e| format!("the lease's time left: {e}"))
+    }
+}
+
+impl SqlBench for baton_testkit::MariaDbServer {
+    fn url(&self) -> String {
+        baton_testkit::MariaDbServer::url(self)
+    }
+    fn lease_left_ms(&self, election: &str) -> Result<i64, String> {
+        self.try_sql(&format!(
+            "SELECT (expires_us - CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)) DIV 1000 FROM baton_leases WHERE name = '{election}' AND candidate IS NOT NULL"
+        ))?
+        .parse()
+        .map_err(|e| format!("the lease's time left: {e}"))
+    }
+}
+
+struct SqlFigures {
+    store: &'static str,
+    push: bool,
+    handover: Vec<f64>,
+    round_trips: Vec<f64>,
+    takeover: Vec<f64>,
+}
+
+impl SqlFigures {
+    fn rows(&self, table: &mut Table) {
+        let rtt2 = 2.0 * percentile(&self.round_trips, 0.5);
+        let (h50, h99) = (
+            percentile(&self.handover, 0.5),
+            percentile(&self.handover, 0.99),
+        );
+        let ttl_ms = SQL_TTL.as_secs_f64() * 1000.0;
+        let (target, pass) = if self.push {
+            ("p99 < 20 ms".to_string(), h99 < 20.0)
+        } else {
+            // No push: the followers wake at the released lease's expiry.
+            (
+                format!("p99 < ttl + 50 ms ({})", fmt_ms(ttl_ms + 50.0)),
+                h99 < ttl_ms + 50.0,
+            )
+        };
+        table.row(
+            &format!(
+                "{}: graceful handover ({} rounds)",
+                self.store,
+                self.handover.len()
+            ),
+            format!("p50 {}  p99 {}", fmt_ms(h50), fmt_ms(h99)),
+            if self.push {
+                format!("2 x SELECT 1 p50 = {}", fmt_ms(rtt2))
+            } else {
+                "the released lease's expiry".into()
+            },
+            if self.push {
+                format!("{:.1}x", h50 / rtt2)
+            } else {
+                "-".into()
+            },
+            &target,
+            pass,
+        );
+        let (t50, t99) = (
+            percentile(&self.takeover, 0.5),
+            percentile(&self.takeover, 0.99),
+        );
+        table.row(
+            &format!(
+                "{}: takeover past lease expiry ({}, ttl {})",
+                self.store,
+                self.takeover.len(),
+                fmt_dur(SQL_TTL)
+            ),
+            format!("p50 {}  p99 {}", fmt_ms(t50), fmt_ms(t99)),
+            "expiry itself = 0 (limit)".into(),
+            "-".into(),
+            "p99 < 50 ms",
+            t99 < 50.0,
+        );
+    }
+}
+
+/// PostgreSQL's and MariaDB's rows, each only when this machine has the server.
+fn sql_rows() -> Result<Vec<SqlFigures>, String> {
+    let mut figures = Vec::new();
+    if std::path::Path::new("/usr/lib/postgresql").exists() {
+        let pg = baton_testkit::PostgresServer::start();
+        figures.push(sql_figures("PostgreSQL", true, &pg)?);
+    } else {
+        progress("PostgreSQL rows skipped: no PostgreSQL here (apt-get install -y postgresql)");
+    }
+    let mariadb = std::process::Command::new("mariadbd")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if mariadb {
+        let db = baton_testkit::MariaDbServer::start();
+        figures.push(sql_figures("MariaDB", false, &db)?);
+    } else {
+        progress("MariaDB rows skipped: no MariaDB here (apt-get install -y mariadb-server)");
+    }
+    Ok(figures)
+}
+
+fn sql_figures(store: &'static str, push: bool, db: &dyn SqlBench) -> Result<SqlFigures, String> {
+    progress(&format!(
+        "{store}: graceful handover, {SQL_HANDOVER_ROUNDS} rounds; takeover after SIGKILL, {SQL_TAKEOVER_ROUNDS} rounds"
+    ));
+    let url = db.url();
+    let mut ping = RoundTrip::connect(&url)?;
+    let mut round_trips = Vec::new();
+    let mut fleet = Fleet::new(&url, "bench-sql-handover", SQL_TTL)?;
+    let mut leader = ("s0".to_string(), start(&mut fleet, "s0", &[])?);
+    fleet.wait_for("s0 to lead", WAIT, |e| e.is("granted") && e.who == "s0")?;
+    let mut follower = ("s1".to_string(), start(&mut fleet, "s1", &[])?);
+    sees(&mut fleet, "s1", &leader.1)?;
+    let mut handover = Vec::new();
+    for round in 0..SQL_HANDOVER_ROUNDS {
+        for _ in 0..PINGS_PER_ROUND {
+            round_trips.push(ping.ms()?);
+        }
+        fleet.clear();
+        fleet.signal(&leader.0, libc::SIGTERM)?;
+        let closing = fleet.wait_for("closing", WAIT, |e| e.is("closing") && e.who == leader.0)?;
+        let granted = fleet.wait_for("the handover", WAIT, |e| {
+            e.is("granted") && e.who == follower.0
+        })?;
+        handover.push(ms_between(closing.t, granted.t));
+        fleet.reap(&leader.0, Duration::from_secs(5))?;
+        let name = format!("s{}", round + 2);
+        let id = start(&mut fleet, &name, &[])?;
+        sees(&mut fleet, &name, &follower.1)?;
+        leader = std::mem::replace(&mut follower, (name, id));
+    }
+    fleet.stop_all();
+    let takeover = sql_takeover(&url, db)?;
+    Ok(SqlFigures {
+        store,
+        push,
+        handover,
+        round_trips,
+        takeover,
+    })
+}
+
+/// SIGKILL of the leader (reaped), the lease's time left read from the server, and the next
+/// grant timed against that expiry, as the Redis row does with the lease's `expires`.
+fn sql_takeover(url: &str, db: &dyn SqlBench) -> Result<Vec<f64>, String> {
+    let election = "bench-sql-takeover";
+    let mut fleet = Fleet::new(url, election, SQL_TTL)?;
+    let first_id = start(&mut fleet, "k0", &[])?;
+    let first = fleet.wait_for("k0 to lead", WAIT, |e| e.is("granted"))?;
+    let mut ids = std::collections::HashMap::from([("k0".to_string(), first_id)]);
+    let (mut token, mut leader) = (first.u64("token"), first.who);
+    let name = "k1".to_string();
+    ids.insert(name.clone(), start(&mut fleet, &name, &[])?);
+    sees(&mut fleet, &name, &ids[&leader])?;
+    let mut samples = Vec::new();
+    for round in 0..SQL_TAKEOVER_ROUNDS {
+        std::thread::sleep((SQL_TTL / 3).mul_f64(fastrand::f64()));
+        fleet.clear();
+        fleet.kill(&leader)?;
+        let t0 = mono_ns();
+        let left = db.lease_left_ms(election)?;
+        let t1 = mono_ns();
+        let expiry = t0 / 2 + t1 / 2 + left.max(0) as u64 * 1_000_000;
+        let next = fleet.wait_for("a takeover", WAIT, |e| e.is("granted"))?;
+        if next.u64("token") <= token {
+            return Err(format!(
+                "token did not increase: {} after {token}",
+                next.u64("token")
+            ));
+        }
+        samples.push(ms_between(expiry, next.t));
+        token = next.u64("token");
+        let name = format!("k{}", round + 2);
+        ids.insert(name.clone(), start(&mut fleet, &name, &[])?);
+        sees(&mut fleet, &name, &ids[&next.who])?;
+        leader = next.who;
     }
     fleet.stop_all();
     Ok(samples)

@@ -227,6 +227,22 @@ func (e *Election) Token() (uint64, bool) {
 	return uint64(token), ok
 }
 
+// RenewalStats returns this instance's successful lease renewals so far and the sum of their
+// round trips; both only grow (a latency metric divides two readings' differences).
+func (e *Election) RenewalStats() (count uint64, total time.Duration, err error) {
+	var n, ns C.uint64_t
+	err = call(func() C.baton_result { return C.baton_election_renewal_stats(e.handle(), &n, &ns) })
+	return uint64(n), time.Duration(ns), err
+}
+
+// SubscriptionFailures returns how often subscribing to release notifications failed; while
+// it fails, a graceful handover reaches this instance only at the lease's expiry.
+func (e *Election) SubscriptionFailures() (uint64, error) {
+	var n C.uint64_t
+	err := call(func() C.baton_result { return C.baton_election_subscription_failures(e.handle(), &n) })
+	return uint64(n), err
+}
+
 // WaitForLeadership blocks until this instance leads, and returns its fencing token; an
 // *Error with Code ErrTimeout if it did not lead within timeout (0: do not wait; Forever).
 func (e *Election) WaitForLeadership(timeout time.Duration) (uint64, error) {

@@ -134,6 +134,32 @@ func TestOneLeaderAndHandoverOnClose(t *testing.T) {
 	}
 }
 
+func TestRenewalsAndSubscriptionFailuresAreCounted(t *testing.T) {
+	e, err := New(redisURL, "go-stats", Options{TTL: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := e.WaitForLeadership(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// A renewal every 100ms: no event announces one, so poll, bounded.
+	var count uint64
+	var total time.Duration
+	for i := 0; i < 600 && count < 2; i++ {
+		if count, total, err = e.RenewalStats(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if count < 2 || total <= 0 {
+		t.Fatalf("renewals: %d in %v", count, total)
+	}
+	if n, err := e.SubscriptionFailures(); err != nil || n != 0 {
+		t.Fatalf("subscription failures: %d %v", n, err)
+	}
+}
+
 func TestErrorsNameTheSetting(t *testing.T) {
 	_, err := New(redisURL, "go-bad{name}", Options{TTL: time.Millisecond})
 	var be *Error

@@ -362,6 +362,12 @@ baton_result baton_election_resign(const struct baton_election *e);
 // Returns 0 for NULL or a freed handle (and sets the last error).
 size_t baton_election_candidate_id(const struct baton_election *e, char *buf, size_t len);
 
+// Writes to `*count` how many times this instance failed to subscribe to release
+// notifications (refused, e.g. by an ACL without `&<prefix>*`, or timed out). While it
+// cannot subscribe, a graceful handover waits for the lease's expiry instead of a push: alert
+// on a count that grows. Written only on success.
+baton_result baton_election_subscription_failures(const struct baton_election *e, uint64_t *count);
+
 // Writes this instance's successful lease renewals so far to `*count` and the sum of their
 // round trips (request sent to answer received), in nanoseconds, to `*total_ns`. Both only
 // grow: the mean renewal latency of an interval is the difference of two readings' totals

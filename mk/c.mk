@@ -95,17 +95,18 @@ test-python: c-deps wheel-host
 
 # The module in go/, linked through pkg-config against `make install`'s output; then a fresh
 # module gets it with `go get github.com/baton-dev/baton/go` from the module proxy directory
-# `make go-dist` wrote (no replace directive, no rpath), and the docs' example runs.
+# `make go-dist` wrote (no replace directive, no rpath), and the docs' example runs. Its module cache is its
+# own, as on a fresh machine: a shared one keeps the first download of a version forever.
 GO_EXAMPLE := $(C_OUT)/go-example
 GO_ENV := PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig LD_LIBRARY_PATH=$(C_PREFIX)/lib
 test-go: c-deps test-c-install go-dist
 	@command -v go >/dev/null 2>&1 || BATON_EXTRA_DEPS="go:golang-go" scripts/deps.sh
 	cd go && $(GO_ENV) go vet ./... && $(GO_ENV) go test -count=1 ./...
-	rm -rf $(GO_EXAMPLE) && mkdir -p $(GO_EXAMPLE)
+	chmod -R u+w $(GO_EXAMPLE) 2>/dev/null; rm -rf $(GO_EXAMPLE) && mkdir -p $(GO_EXAMPLE)
 	$(call doc_example,go) > $(GO_EXAMPLE)/main.go
 	printf 'module example.com/leader\n\ngo 1.22\n' > $(GO_EXAMPLE)/go.mod
 	cd $(GO_EXAMPLE) && export $(GO_ENV) GOPROXY=file://$(CURDIR)/$(DIST)/goproxy GOSUMDB=off \
-	  GOFLAGS=-mod=mod && go get github.com/baton-dev/baton/go@$(GO_VERSION) && go build -o leader .
+	  GOFLAGS=-mod=mod GOMODCACHE=$(CURDIR)/$(GO_EXAMPLE)/modcache && go get github.com/baton-dev/baton/go@$(GO_VERSION) && go build -o leader .
 	tests/c/with-redis.sh sh -c '$(GO_ENV) $(GO_EXAMPLE)/leader "$$BATON_TEST_REDIS_URL" 2'
 
 TEST_TARGETS += test-c test-python test-go

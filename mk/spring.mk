@@ -4,7 +4,7 @@
 # baton-java; it installs baton-java (tests already ran) so that the starters' builds can resolve
 # it, then:
 #  1. every test of both starters on their own lines (Boot 4.1 and 3.5, Java 17), and packages
-#     the example;
+#     the example (the store tests start ZooKeeper and PostgreSQL: zookeeper-deps, sql-deps);
 #  2. the matrix: the fleet tests (three processes: SIGKILL and SIGTERM of the leader) and the
 #     connection-details tests on every other supported Boot line, and once on Java 21 and 25.
 # `make demo-spring` runs three instances of the example.
@@ -34,7 +34,7 @@ $(JAVA21):
 
 spring-java21: $(JAVA21)
 
-test-spring: test-java spring-install-java zookeeper-deps
+test-spring: test-java spring-install-java zookeeper-deps sql-deps
 	$(MVN) $(MVN_FLAGS) -f $(JAVA_DIR)/pom.xml -pl $(SPRING_MODULES) verify
 	$(MAKE) --no-print-directory test-spring-matrix
 

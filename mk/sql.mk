@@ -2,7 +2,8 @@
 # Debian's packages, started by testkit as plain processes (as the postgres or mysql system
 # user when run as root): PostgreSQL (tests/postgres.rs) and MariaDB (tests/mysql.rs).
 # `make test-rust` skips those binaries (BATON_SKIP_POSTGRES=1 BATON_SKIP_MYSQL=1); this
-# target runs them.
+# target runs them, then the chaos run's PostgreSQL and MySQL phases alone (CI's seed, about
+# 50 s: every fault kind of each phase once; docs/chaos.md).
 
 SQL_DEPS := pg_ctlcluster:postgresql mariadbd:mariadb-server
 
@@ -13,5 +14,6 @@ sql-deps:
 
 test-sql: deps sql-deps
 	$(CARGO) test --release --test postgres --test mysql
+	BATON_CHAOS_PHASES=postgres,mysql BATON_CHAOS_SEED=20261201 $(CARGO) test --release --test chaos
 
 TEST_TARGETS += test-sql

@@ -1,5 +1,6 @@
 //! The short chaos run (about two and a half minutes): one fixed seed and one random seed,
-//! each through a standalone, a Sentinel and a Cluster phase (a ZooKeeper phase on request) in
+//! each through a standalone, a Sentinel and a Cluster phase (ZooKeeper, PostgreSQL and MySQL
+//! phases on request: `make test-sql` runs the SQL ones) in
 //! which every fault class runs at least once, checked by the safety checker. The long run is
 //! `make chaos` (examples/chaos.rs); docs/chaos.md explains both and the summary.
 //!
@@ -58,11 +59,20 @@ fn chaos_short_run() {
             if on("zookeeper") {
                 cfg.zookeeper = Duration::from_secs(15);
             }
+            // Each phase runs until its time is up and every kind ran once (about 20s each).
+            if on("postgres") {
+                cfg.postgres = Duration::from_secs(15);
+            }
+            if on("mysql") {
+                cfg.mysql = Duration::from_secs(15);
+            }
             for (phase, length) in [
                 ("standalone", &mut cfg.standalone),
                 ("sentinel", &mut cfg.sentinel),
                 ("cluster", &mut cfg.cluster),
                 ("zookeeper", &mut cfg.zookeeper),
+                ("postgres", &mut cfg.postgres),
+                ("mysql", &mut cfg.mysql),
             ] {
                 if !on(phase) {
                     *length = Duration::ZERO;

@@ -102,6 +102,16 @@ const SCENARIOS: &[Scenario] = &[
         expect: "two leaders",
         default: true,
     },
+    // An election that waits for replicas runs WAIT on the process's shared connection:
+    // while the replica is stopped, every WAIT blocks everyone's renewals and acquires.
+    Scenario {
+        mutant: "wait-on-shared",
+        kind: Kind::ReplicaStall,
+        seconds: 8,
+        seed: 1,
+        expect: "nobody led",
+        default: true,
+    },
     // A connection that stopped answering is never replaced: nobody leads again.
     Scenario {
         mutant: "no-health-check",

@@ -96,7 +96,7 @@ impl Election {
         runtime::block_on(async move {
             // An election that waits for replicas gets a connection of its own: WAIT blocks
             // the connection it runs on, and must cover this election's writes only.
-            let dedicated = config.replicas.is_some();
+            let dedicated = config.replicas.is_some() && !crate::mutant::active("wait-on-shared");
             let store = runtime::store(&config.store, limit, dedicated).await?;
             let timed_out = |what: &str| Error::StoreUnreachable {
                 url: url.clone(),

@@ -534,7 +534,28 @@ static void test_options(void) {
     }
     CHECK(count >= 2);
     CHECK(total > 0);
+    EXPECT(baton_election_subscription_failures(r, NULL), BATON_NULL_ARGUMENT, "count is NULL");
+    EXPECT(baton_election_subscription_failures(NULL, &count), BATON_NULL_ARGUMENT, "e is NULL");
+    OK(baton_election_subscription_failures(r, &count));
+    CHECK(count == 0);
     baton_election_free(r);
+
+    /* A user who may not subscribe still elects; each refused subscription is counted. */
+    CHECK(redis_cli("acl setuser deaf on '>pw' '~baton:*' resetchannels '+@all'") == 0);
+    const char *host = strstr(store_url, "://");
+    CHECK(host != NULL);
+    char deaf_url[512];
+    snprintf(deaf_url, sizeof deaf_url, "redis://deaf:pw@%s", host + 3);
+    OK(baton_config_new(deaf_url, "deaf", &cfg));
+    baton_election *d = NULL;
+    OK(baton_election_new(cfg, &d));
+    baton_config_free(cfg);
+    OK(baton_election_wait_for_leadership(d, WAIT_MS, &token));
+    count = 0;
+    OK(baton_election_subscription_failures(d, &count));
+    CHECK(count >= 1);
+    baton_election_free(d);
+    CHECK(redis_cli("acl deluser deaf") == 0);
 }
 
 /* ---- callbacks on a thread of their own ----------------------------------------------- */

@@ -14,7 +14,8 @@
 //!   the lease's expiry plus `takeover_bound`; the expiry is the dead leader's last renewal
 //!   (sent at its trusted deadline minus the lease span) plus ttl, or its next one's when
 //!   that was due before the crash, or when a stopped store came back if that was later;
-//!   without a recorded renewal, its last sample plus ttl;
+//!   without a recorded renewal, its last sample plus ttl; on a session store (ZooKeeper),
+//!   whose client's pings keep the lease alive too, at least the crash plus ttl;
 //! - after a graceful redeploy, the next grant lands within `handover_bound` of the old
 //!   leader's last true sample;
 //! - nobody leads for at most ttl + `gap_bound` past the old lease (or a store's return).
@@ -321,11 +322,17 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             .map(|f| f.link_delay + f.clock_lag)
             .max()
             .unwrap_or(0);
+        // An election that waits for replicas may have a grant nobody believed (too few
+        // acknowledgements), kept until it expires; a pause that stops its holder mid-gap
+        // keeps it from re-acquiring, so that lease runs out a ttl after the pause at most.
         let from = p
             .faults
             .iter()
             .filter(|f| f.start < g1)
-            .flat_map(|f| [f.store_back, f.replica_back.filter(|_| waits)])
+            .flat_map(|f| {
+                let paused = f.resumed.map(|_| f.start).filter(|&t| waits && t > g0);
+                [f.store_back, f.replica_back.filter(|_| waits), paused]
+            })
             .flatten()
             .fold(g0 + stretched, u64::max);
         let excess = g1.saturating_sub(from);
@@ -362,7 +369,7 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
     .as_nanos() as u64;
     let renew = cfg.renew.as_nanos() as u64;
     let takeover_bound = cfg.takeover_bound().as_nanos() as u64 + p.expiry_slack;
-    let handover_bound = cfg.handover_bound().as_nanos() as u64;
+    let handover_bound = cfg.handover_bound().as_nanos() as u64 + p.handover_slack;
     for (i, f) in p.faults.iter().enumerate() {
         if !(f.crash || f.graceful || f.resumed.is_some()) || waits {
             continue;
@@ -408,6 +415,9 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             };
             let next = sent + renew;
             let mut expiry = (if f.start >= next { next } else { sent }) + ttl;
+            if p.session_lease {
+                expiry = expiry.max(f.start + ttl);
+            }
             // A renewal held by a stopped or restarting store ran when the store came back.
             for g in &p.faults {
                 if let Some(back) = g.store_back.filter(|&b| sent < b && b <= f.start) {
@@ -423,6 +433,14 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
                 .max()
                 .unwrap_or(0);
             let expiry = expiry + f.link_delay + lag;
+            // A store fault that began before the takeover was due holds it back; the gap
+            // bound (from the store's return) judges that takeover instead.
+            let store_fault = p.faults.iter().any(|g| {
+                g.store_back.is_some() && g.start > f.start && g.start < expiry + takeover_bound
+            });
+            if store_fault {
+                continue;
+            }
             let late = new.t1.saturating_sub(expiry);
             s.takeovers += 1;
             ks.late.push(late);

@@ -10,7 +10,8 @@ pub enum Kind {
     PauseLeader,
     /// Graceful redeploy: the leader closes its elections and exits; a new process starts.
     Redeploy,
-    /// SIGKILL of the store (append-only file, fsync always), restart after 0-1.5s.
+    /// SIGKILL of the store (append-only file, fsync always; a SQL database with its data
+    /// directory), restart after 0-1.5s.
     RestartPersisted,
     /// SIGKILL of the store, its files deleted, restart after 0-1.5s: every key is lost.
     RestartLost,
@@ -97,6 +98,27 @@ impl Kind {
         Kind::KillLeader,
         Kind::PauseLeader,
         Kind::Redeploy,
+    ];
+    /// The PostgreSQL phase: the candidate faults, a database restart and pause, the links.
+    pub const POSTGRES: [Kind; 8] = [
+        Kind::KillLeader,
+        Kind::PauseLeader,
+        Kind::Redeploy,
+        Kind::RestartPersisted,
+        Kind::StorePause,
+        Kind::LinkCut,
+        Kind::LinkReset,
+        Kind::LinkHang,
+    ];
+    /// The MySQL/MariaDB phase: the same but the database pause (the fixture has none).
+    pub const MYSQL: [Kind; 7] = [
+        Kind::KillLeader,
+        Kind::PauseLeader,
+        Kind::Redeploy,
+        Kind::RestartPersisted,
+        Kind::LinkCut,
+        Kind::LinkReset,
+        Kind::LinkHang,
     ];
     pub const ALL: [Kind; 21] = [
         Kind::KillLeader,

@@ -6,6 +6,10 @@
 //! - Cluster: 6 nodes; candidates connect directly (nodes announce their own addresses, so
 //!   a per-candidate proxy cannot sit in between; Cluster faults hit the node instead).
 //!
+//! - PostgreSQL and MySQL (MariaDB), on request: one database server, each candidate
+//!   through its own proxy; the candidate faults, a database restart (SIGKILL, same data),
+//!   and the link faults.
+//!
 //! Every candidate process runs `elections` elections; election 0 is the one faults aim at
 //! ("the leader"), the checker checks each one. Faults come one at a time (a `double` is two
 //! at once), at a random moment, from a shuffled bag of kinds drawn with the seed's RNG, so
@@ -21,7 +25,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use baton_testkit::{RedisCluster, RedisSentinel, RedisServer, ZooKeeperEnsemble};
+use baton_testkit::{
+    MariaDbServer, PostgresServer, RedisCluster, RedisSentinel, RedisServer, ZooKeeperEnsemble,
+};
 
 use super::candidate::{election_name, CandidateConfig, ENV};
 use super::faults::{Fault, Kind};
@@ -42,6 +48,10 @@ pub struct Config {
     /// Length of the ZooKeeper phase (a three-server ensemble); zero skips it. Off unless
     /// asked for: the ZooKeeper store still misses the liveness bounds (docs/chaos.md).
     pub zookeeper: Duration,
+    /// Length of the PostgreSQL phase; zero (the default) skips it.
+    pub postgres: Duration,
+    /// Length of the MySQL (MariaDB) phase; zero (the default) skips it.
+    pub mysql: Duration,
     pub candidates: usize,
     /// Elections per candidate process.
     pub elections: usize,
@@ -103,6 +113,8 @@ impl Config {
             sentinel: Duration::from_secs(12),
             cluster: Duration::from_secs(15),
             zookeeper: Duration::ZERO,
+            postgres: Duration::ZERO,
+            mysql: Duration::ZERO,
             candidates: 4,
             elections: 20,
             wait_elections: (1..=6).collect(),
@@ -186,6 +198,13 @@ pub struct PhaseResult {
     /// How much later than the lease's expiry by baton's clock the store may free it
     /// (nanoseconds): ZooKeeper's session tick; 0 for Redis.
     pub expiry_slack: u64,
+    /// The lease is a session's (ZooKeeper): every packet the client sends, its pings too,
+    /// keeps it alive, so a crashed holder's lease runs a ttl from the crash, not from its
+    /// last renewal.
+    pub session_lease: bool,
+    /// How much longer than `handover_bound` a graceful handover may take (nanoseconds):
+    /// a store without a push (MySQL) hands over at the released lease's expiry.
+    pub handover_slack: u64,
     pub elections: usize,
     pub wait_elections: Vec<usize>,
     pub procs: Vec<Proc>,
@@ -209,6 +228,8 @@ pub fn run(cfg: &Config) -> Vec<PhaseResult> {
         (Which::Sentinel, cfg.sentinel, &Kind::SENTINEL[..]),
         (Which::Cluster, cfg.cluster, &Kind::CLUSTER[..]),
         (Which::ZooKeeper, cfg.zookeeper, &Kind::ZOOKEEPER[..]),
+        (Which::Postgres, cfg.postgres, &Kind::POSTGRES[..]),
+        (Which::MySql, cfg.mysql, &Kind::MYSQL[..]),
     ] {
         let kinds = cfg.phase_kinds(all);
         if length.is_zero() || kinds.is_empty() {
@@ -225,6 +246,8 @@ enum Which {
     Sentinel,
     Cluster,
     ZooKeeper,
+    Postgres,
+    MySql,
 }
 
 enum Store {
@@ -235,6 +258,8 @@ enum Store {
     Sentinel(RedisSentinel),
     Cluster(RedisCluster),
     ZooKeeper(ZooKeeperEnsemble),
+    Postgres(PostgresServer),
+    MySql(MariaDbServer),
 }
 
 impl Store {
@@ -244,6 +269,29 @@ impl Store {
             Store::Sentinel(s) => s.url(),
             Store::Cluster(c) => c.url(),
             Store::ZooKeeper(z) => z.url(),
+            Store::Postgres(p) => p.url(),
+            Store::MySql(m) => m.url(),
+        }
+    }
+
+    /// The port a per-candidate proxy forwards to, for stores behind one.
+    fn proxied_port(&self) -> Option<u16> {
+        match self {
+            Store::Single { server, .. } => Some(server.port()),
+            Store::Postgres(p) => Some(p.port()),
+            Store::MySql(m) => Some(m.port()),
+            _ => None,
+        }
+    }
+
+    /// The store's URL through `proxy`.
+    fn url_via(&self, proxy: &Proxy) -> String {
+        match (self, self.proxied_port()) {
+            (Store::Single { .. }, _) | (_, None) => proxy.url(),
+            (_, Some(port)) => self.url().replace(
+                &format!("127.0.0.1:{port}"),
+                &format!("127.0.0.1:{}", proxy.port()),
+            ),
         }
     }
 }
@@ -287,9 +335,13 @@ fn run_phase(
         Which::Sentinel => "chaos-sentinel",
         Which::Cluster => "chaos-cluster",
         Which::ZooKeeper => "chaos-zookeeper",
+        Which::Postgres => "chaos-postgres",
+        Which::MySql => "chaos-mysql",
     };
     let store = match which {
         Which::ZooKeeper => Store::ZooKeeper(ZooKeeperEnsemble::start()),
+        Which::Postgres => Store::Postgres(PostgresServer::start()),
+        Which::MySql => Store::MySql(MariaDbServer::start()),
         Which::Cluster => {
             let c = RedisCluster::start();
             for n in &c.nodes {
@@ -350,10 +402,7 @@ fn run_phase(
         replica_stalled: false,
     };
     for i in 0..cfg.candidates {
-        let proxy = match &phase.store {
-            Store::Single { server, .. } => Some(Proxy::start(server.port())),
-            _ => None,
-        };
+        let proxy = phase.store.proxied_port().map(Proxy::start);
         phase.slots.push(Slot {
             proxy,
             child: None,
@@ -421,7 +470,7 @@ enum Background {
 impl Phase<'_> {
     fn spawn(&mut self, slot: usize) {
         let store = match &self.slots[slot].proxy {
-            Some(p) => p.url(),
+            Some(p) => self.store.url_via(p),
             None => self.store.url(),
         };
         let wait_replicas = match self.which {
@@ -735,6 +784,23 @@ impl Phase<'_> {
                     }
                 );
             }
+            Kind::RestartPersisted if matches!(self.which, Which::Postgres | Which::MySql) => {
+                let down = ms(rng, 0, 1500);
+                match &mut self.store {
+                    Store::Postgres(p) => p.kill(),
+                    Store::MySql(m) => m.kill(),
+                    _ => unreachable!(),
+                }
+                thread::sleep(down);
+                // restart() starts it again on the same port and data (crash recovery).
+                match &mut self.store {
+                    Store::Postgres(p) => p.restart(),
+                    Store::MySql(m) => m.restart(),
+                    _ => unreachable!(),
+                }
+                fault.store_back = Some(now_ns());
+                fault.detail = format!("killed, down for {down:?}");
+            }
             Kind::RestartPersisted | Kind::RestartLost => {
                 let down = ms(rng, 0, 1500);
                 let Store::Single { server, .. } = &mut self.store else {
@@ -773,6 +839,17 @@ impl Phase<'_> {
                 // Let the effect land before the next fault.
                 thread::sleep(ttl);
                 fault.detail = "FLUSHALL, then a notification on every election's channel".into();
+            }
+            Kind::StorePause if self.which == Which::Postgres => {
+                let stop = ms(rng, 300, 2500);
+                let Store::Postgres(server) = &self.store else {
+                    unreachable!()
+                };
+                server.pause();
+                thread::sleep(stop);
+                server.resume();
+                fault.store_back = Some(now_ns());
+                fault.detail = format!("stopped for {stop:?}");
             }
             Kind::StorePause => {
                 let stop = ms(rng, 300, 2500);
@@ -1084,6 +1161,13 @@ impl Phase<'_> {
                 // The server expires sessions on its tick, up to one late, and counts from the
                 // last request it heard, half a round trip after the client's send.
                 Which::ZooKeeper => baton_testkit::zookeeper::TICK_MS * 1_000_000,
+                _ => 0,
+            },
+            session_lease: matches!(self.which, Which::ZooKeeper),
+            handover_slack: match self.which {
+                // No push: the followers wake at the released lease's expiry, at most a ttl
+                // after the release, and take over as after a crash.
+                Which::MySql => (self.cfg.ttl + self.cfg.takeover_bound()).as_nanos() as u64,
                 _ => 0,
             },
             elections: self.cfg.elections,

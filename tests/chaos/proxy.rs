@@ -72,6 +72,11 @@ impl Proxy {
         Proxy { port, shared }
     }
 
+    /// The port candidates connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// `redis://127.0.0.1:<proxy port>`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)

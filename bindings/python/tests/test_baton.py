@@ -5,6 +5,7 @@ import os
 import sys
 import sysconfig
 import threading
+import time
 from ctypes import byref, c_void_p
 from pathlib import Path
 
@@ -48,6 +49,20 @@ def test_one_leader_and_handover_on_close(redis_url):
     assert revoked.reason_text == "resigned"
     b.close()
     baton.shutdown()
+
+
+def test_renewals_and_subscription_failures_are_counted(redis_url):
+    e = baton.Election(redis_url, "py-stats", ttl_ms=300)
+    e.wait_for_leadership(timeout_ms=30_000)
+    # A renewal every 100ms: no event announces one, so poll, bounded.
+    for _ in range(600):
+        count, total_ns = e.renewal_stats()
+        if count >= 2:
+            break
+        time.sleep(0.05)
+    assert count >= 2 and total_ns > 0
+    assert e.subscription_failures() == 0
+    e.close()
 
 
 def test_errors_name_the_setting(redis_url):

@@ -188,6 +188,29 @@ pub extern "C" fn baton_election_candidate_id(
     })
 }
 
+/// Writes to `*count` how many times this instance failed to subscribe to release
+/// notifications (refused, e.g. by an ACL without `&<prefix>*`, or timed out). While it
+/// cannot subscribe, a graceful handover waits for the lease's expiry instead of a push: alert
+/// on a count that grows. Written only on success.
+#[no_mangle]
+pub extern "C" fn baton_election_subscription_failures(
+    e: *const baton_election,
+    count: *mut u64,
+) -> baton_result {
+    boundary("baton_election_subscription_failures", || {
+        args::out(
+            "count",
+            count,
+            "the address of a uint64_t to receive the count",
+        )?;
+        let n = ELECTIONS.with("e", e, |state| {
+            state.with_election("e", |e| Ok(e.subscription_failures()))
+        })?;
+        args::write_out(count, n);
+        Ok(())
+    })
+}
+
 /// Writes this instance's successful lease renewals so far to `*count` and the sum of their
 /// round trips (request sent to answer received), in nanoseconds, to `*total_ns`. Both only
 /// grow: the mean renewal latency of an interval is the difference of two readings' totals

@@ -222,6 +222,21 @@ pub extern "system" fn Java_dev_baton_Native_token<'l>(
     .resolve::<Throw>()
 }
 
+/// How often subscribing to release notifications failed.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_baton_Native_subscriptionFailures<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JClass<'l>,
+    handle: jlong,
+) -> jlong {
+    env.with_env(|_| -> Result<_, Failure> {
+        // SAFETY: as in `isLeader`.
+        let h = unsafe { ElectionHandle::from_raw(handle) }?;
+        Ok(to_jlong(h.with(Election::subscription_failures)?))
+    })
+    .resolve::<Throw>()
+}
+
 /// This instance's successful renewals so far; with `renewalNanos`, the renewal latency.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_dev_baton_Native_renewalCount<'l>(

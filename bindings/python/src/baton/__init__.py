@@ -113,6 +113,8 @@ _declare("baton_election_new", c_uint32, c_void_p, POINTER(c_void_p))
 _declare("baton_election_free", None, c_void_p)
 _declare("baton_election_is_leader", c_bool, c_void_p)
 _declare("baton_election_token", c_uint32, c_void_p, POINTER(c_uint64))
+_declare("baton_election_renewal_stats", c_uint32, c_void_p, POINTER(c_uint64), POINTER(c_uint64))
+_declare("baton_election_subscription_failures", c_uint32, c_void_p, POINTER(c_uint64))
 _declare("baton_election_resign", c_uint32, c_void_p)
 _declare("baton_election_poll_event", c_uint32, c_void_p, c_uint64, POINTER(_CEvent))
 _declare("baton_election_wait_for_leadership", c_uint32, c_void_p, c_uint64, POINTER(c_uint64))
@@ -320,6 +322,20 @@ class Election:
             return None
         _check(code)
         return token.value
+
+    def renewal_stats(self) -> Tuple[int, int]:
+        """This instance's successful lease renewals so far and the sum of their round trips
+        in nanoseconds; both only grow (a latency metric divides two readings' differences)."""
+        count, total_ns = c_uint64(), c_uint64()
+        _check(_lib.baton_election_renewal_stats(self._handle, byref(count), byref(total_ns)))
+        return count.value, total_ns.value
+
+    def subscription_failures(self) -> int:
+        """How often subscribing to release notifications failed; while it fails, a graceful
+        handover reaches this instance only at the lease's expiry: alert on growth."""
+        count = c_uint64()
+        _check(_lib.baton_election_subscription_failures(self._handle, byref(count)))
+        return count.value
 
     def wait_for_leadership(self, timeout_ms: Optional[int] = None) -> int:
         """Blocks until this instance leads and returns its fencing token; raises BatonError

@@ -81,6 +81,7 @@ public final class LeaderElection implements AutoCloseable {
     private volatile Thread connector;
     /** The last reading, kept for after close (the counts only grow). */
     private volatile RenewalStats renewals = new RenewalStats(0, Duration.ZERO);
+    private volatile long subscriptionFailures;
 
     private LeaderElection(long handle, String name, String candidateId) {
         this.handle = handle;
@@ -206,6 +207,30 @@ public final class LeaderElection implements AutoCloseable {
             return now;
         } catch (ElectionClosedException closedMeanwhile) {
             return renewals;
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * How often subscribing to the store's release notifications failed (refused, e.g. by an
+     * ACL without {@code &<prefix>*}, or timed out). Until a retry succeeds, a graceful
+     * handover reaches this instance only when the lease expires: alert on a count that keeps
+     * growing. No store round trip.
+     *
+     * @return the count; after {@link #close()}, the last one read before it
+     */
+    public long subscriptionFailures() {
+        long h = handle;
+        if (closed || h == 0) {
+            return subscriptionFailures;
+        }
+        try {
+            long now = Native.subscriptionFailures(h);
+            subscriptionFailures = now;
+            return now;
+        } catch (ElectionClosedException closedMeanwhile) {
+            return subscriptionFailures;
         } finally {
             Reference.reachabilityFence(this);
         }

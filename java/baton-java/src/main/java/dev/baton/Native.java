@@ -47,6 +47,8 @@ final class Native {
 
     static native long renewalNanos(long handle);
 
+    static native long subscriptionFailures(long handle);
+
     static native String candidateId(long handle);
 
     static native void resign(long handle);

@@ -124,4 +124,25 @@ class BuilderOptionsTest {
         RenewalStats afterClose = e.renewalStats();
         assertTrue(afterClose.count() >= 3, "the last reading stays readable after close: " + afterClose);
     }
+
+    @Test
+    void refusedSubscriptionsAreCountedAndTheElectionStillWorks() throws Exception {
+        // A user who may not subscribe to baton's channels: elected, and every refusal counted.
+        try (RedisServer deafOnly = RedisServer.start("--user", "deaf", "on", ">pw", "~baton:*",
+                "resetchannels", "+@all")) {
+            String url = "redis://deaf:pw@127.0.0.1:" + deafOnly.port();
+            Recorder r = new Recorder();
+            LeaderElection e = LeaderElection.builder(url, LeaderElectionTest.unique()).listener(r).build();
+            try {
+                r.next("granted");
+                assertTrue(e.subscriptionFailures() >= 1, "failures: " + e.subscriptionFailures());
+            } finally {
+                e.close();
+            }
+            assertTrue(e.subscriptionFailures() >= 1, "the last reading stays readable after close");
+        }
+        try (LeaderElection heard = LeaderElection.builder(redis.url(), LeaderElectionTest.unique()).build()) {
+            assertEquals(0, heard.subscriptionFailures());
+        }
+    }
 }

@@ -14,6 +14,8 @@ import java.util.UUID;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.springframework.boot.context.properties.bind.BindResult;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.convert.DurationStyle;
@@ -27,6 +29,7 @@ import org.springframework.util.StringUtils;
  * settings and an unreachable store become a {@link BatonStartupException} naming the property.
  */
 public class BatonElectionFactory {
+    private static final Log LOG = LogFactory.getLog(BatonElectionFactory.class);
     private final BatonProperties properties;
     private final Environment environment;
     private final Supplier<RedisConnectionDetailsStore> connectionDetails;
@@ -273,23 +276,54 @@ public class BatonElectionFactory {
                 + properties.getLeadership().name().toLowerCase(Locale.ROOT));
         }
         if (StringUtils.hasText(properties.getStore())) {
-            return new StoreUrl(properties.getStore().trim(), "baton.store");
+            return chosen(new StoreUrl(properties.getStore().trim(), "baton.store"), "set explicitly");
         }
+        BatonProperties.StoreFrom from = properties.getStoreFrom();
+        StoreUrl redis = from == BatonProperties.StoreFrom.DATASOURCE ? null : redisStore();
+        // Spring Data Redis on the classpath alone yields localhost:6379 details: not a choice the
+        // application made, so a configured DataSource goes first then.
+        boolean redisConfigured = redis != null && !redis.source().equals(StoreUrl.REDIS_DEFAULTS);
+        if (redisConfigured) {
+            return chosen(redis, "Redis is configured; baton.store-from=datasource would take spring.datasource.*");
+        }
+        String jdbcUrl = environment.getProperty("spring.datasource.url");
+        StoreUrl sql = from == BatonProperties.StoreFrom.REDIS ? null : DataSourceStore.of(jdbcUrl,
+            environment.getProperty("spring.datasource.username"), environment.getProperty("spring.datasource.password"));
+        if (sql != null) {
+            return chosen(sql, "no Redis is configured");
+        }
+        if (redis != null) {
+            return chosen(redis, "Spring Data Redis's defaults");
+        }
+        String datasource = StringUtils.hasText(jdbcUrl) && from != BatonProperties.StoreFrom.REDIS
+            ? " spring.datasource.url=" + DataSourceStore.redact(jdbcUrl.trim()) + " is not PostgreSQL, MySQL or MariaDB."
+            : "";
+        throw new BatonStartupException(
+            "baton has no store: baton.store is not set, and " + switch (from) {
+                case AUTO -> "neither spring.data.redis.*, a Redis service connection nor spring.datasource.url";
+                case REDIS -> "(baton.store-from=redis) neither spring.data.redis.* nor a Redis service connection";
+                case DATASOURCE -> "(baton.store-from=datasource) no PostgreSQL/MySQL/MariaDB spring.datasource.url";
+            } + " describes one." + datasource,
+            "Set baton.store=redis://host:6379 (rediss:// for TLS, a comma-separated list for a Redis"
+                + " Cluster, or postgres://, mysql://, zookeeper://), or configure spring.data.redis.url,"
+                + " spring.data.redis.host or a PostgreSQL/MySQL/MariaDB spring.datasource.url; or set"
+                + " baton.enabled=false to run without leader election.");
+    }
+
+    /** The Redis of spring.data.redis.* or of the connection details, or null. */
+    private StoreUrl redisStore() {
         BindResult<RedisSettings> bound = Binder.get(environment).bind("spring.data.redis", RedisSettings.class);
         RedisConnectionDetailsStore details = connectionDetails.get();
         StoreUrl fromDetails = details == null ? null : details.storeUrl(bound.orElse(null));
         if (fromDetails != null) {
             return fromDetails;
         }
-        if (bound.isBound()) {
-            return StoreUrl.of(bound.get());
-        }
-        throw new BatonStartupException(
-            "baton has no store: baton.store is not set, and neither spring.data.redis.* nor a Redis"
-                + " service connection describes one.",
-            "Set baton.store=redis://host:6379 (rediss:// for TLS, a comma-separated list for a Redis"
-                + " Cluster), or configure spring.data.redis.url or spring.data.redis.host; or set"
-                + " baton.enabled=false to run without leader election.");
+        return bound.isBound() ? StoreUrl.of(bound.get()) : null;
+    }
+
+    private static StoreUrl chosen(StoreUrl s, String why) {
+        LOG.info("baton's store: " + s.redacted() + " (from " + s.source() + "; " + why + ")");
+        return s;
     }
 
     /**
@@ -321,6 +355,13 @@ public class BatonElectionFactory {
     }
 
     private BatonStartupException refused(StoreUrl s, String name, StoreAuthenticationException e) {
+        if (s.source().equals(DataSourceStore.URL)) {
+            return new BatonStartupException("baton's store " + s.redacted() + " (from " + s.source()
+                + ") refused baton's credentials or permissions for election '" + name + "': " + e.getMessage(),
+                "Set spring.datasource.username and spring.datasource.password to a database user with the"
+                    + " grants in baton's docs/postgres.md or docs/mysql.md (SELECT, INSERT, UPDATE on the lease"
+                    + " table), or set baton.store to another user's URL.", e);
+        }
         String credentials = s.source().startsWith("spring.data.redis")
             ? "spring.data.redis.username and spring.data.redis.password"
             : s.source().equals("baton.store") ? "the user:password in baton.store"
@@ -336,7 +377,8 @@ public class BatonElectionFactory {
     private BatonStartupException unreachable(StoreUrl s, String name, StoreUnreachableException e) {
         return new BatonStartupException("baton could not reach its store " + s.redacted() + " (from "
             + s.source() + ") for election '" + name + "': " + e.getMessage(),
-            "Start Redis there, or point baton.store at a Redis this host can reach (startup waits"
+            "Start " + (s.source().equals(DataSourceStore.URL) ? "the database" : "Redis") + " there, or point"
+                + " baton.store at a store this host can reach (startup waits"
                 + " baton.connect-timeout = " + DurationStyle.SIMPLE.print(properties.getConnectTimeout()) + " for it);"
                 + " or set baton.connect-in-background=true to start as a follower and campaign once it answers.", e);
     }

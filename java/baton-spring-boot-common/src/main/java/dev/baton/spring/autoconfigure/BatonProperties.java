@@ -26,10 +26,18 @@ public class BatonProperties {
 
     /**
      * Store URL: redis://[user:password@]host:port[/db], rediss:// for TLS, a comma-separated
-     * list of Redis Cluster seed URLs, or zookeeper://[user:password@]host:port[,host:port...][/chroot].
-     * Defaults to the Redis that spring.data.redis.* configures.
+     * list of Redis Cluster seed URLs, zookeeper://[user:password@]host:port[,host:port...][/chroot],
+     * postgres://... or mysql://... . Defaults to the Redis that spring.data.redis.* configures, else
+     * the PostgreSQL, MySQL or MariaDB database of spring.datasource.* (see store-from).
      */
     private String store;
+
+    /**
+     * Where the store comes from when baton.store is not set: "auto" (the default) takes a
+     * configured Redis (spring.data.redis.* or a Redis service connection) first, then the
+     * PostgreSQL/MySQL/MariaDB of spring.datasource.url; "redis" and "datasource" take only that one.
+     */
+    private StoreFrom storeFrom = StoreFrom.AUTO;
 
     /**
      * Name of the default election, the one @ConditionalOnLeader without a value uses. Defaults
@@ -134,6 +142,14 @@ public class BatonProperties {
         this.store = store;
     }
 
+    public StoreFrom getStoreFrom() {
+        return storeFrom;
+    }
+
+    public void setStoreFrom(StoreFrom storeFrom) {
+        this.storeFrom = storeFrom;
+    }
+
     public String getName() {
         return name;
     }
@@ -192,6 +208,16 @@ public class BatonProperties {
 
     public void setLeadership(Leadership leadership) {
         this.leadership = leadership;
+    }
+
+    /** Values of {@code baton.store-from}. */
+    public enum StoreFrom {
+        /** A configured Redis first, then the SQL database of spring.datasource.url. */
+        AUTO,
+        /** Only spring.data.redis.* (or a Redis service connection). */
+        REDIS,
+        /** Only spring.datasource.url/username/password (PostgreSQL, MySQL or MariaDB). */
+        DATASOURCE
     }
 
     /** Values of {@code baton.leadership}. */

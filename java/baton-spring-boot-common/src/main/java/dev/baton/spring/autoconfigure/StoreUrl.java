@@ -17,6 +17,8 @@ import org.springframework.util.StringUtils;
  */
 public record StoreUrl(String url, String source) {
     static final String SENTINEL = "spring.data.redis.sentinel";
+    /** The source of Spring Data Redis's defaults: nothing about Redis was configured. */
+    static final String REDIS_DEFAULTS = "spring.data.redis.* (defaults)";
 
     /**
      * One Redis node of a connection-details object.
@@ -92,7 +94,7 @@ public record StoreUrl(String url, String source) {
             return "the connection details bean " + detailsClass.getName();
         }
         if (p == null) {
-            return "spring.data.redis.* (defaults)";
+            return REDIS_DEFAULTS;
         }
         if (p.getSentinel() != null) {
             return SENTINEL + ".*";

@@ -8,6 +8,7 @@ import dev.baton.spring.LeaderOnlyInvocationSkippedEvent;
 import dev.baton.spring.LeadershipGrantedEvent;
 import dev.baton.spring.LeadershipRevokedEvent;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,7 +27,9 @@ import org.springframework.context.ApplicationListener;
  *   <li>{@code baton.invocations.skipped} (counter, tag {@code method}): leader-only invocations
  *       skipped because this instance did not lead;</li>
  *   <li>{@code baton.renewal.latency} (function timer): this instance's successful lease
- *       renewals and their round trips, while it leads.</li>
+ *       renewals and their round trips, while it leads;</li>
+ *   <li>{@code baton.subscription.failures} (function counter): failed subscriptions to the
+ *       store's release notifications; while they fail, a graceful handover waits for expiry.</li>
  * </ul>
  */
 public class BatonMetrics implements ApplicationListener<ApplicationEvent>, SmartInitializingSingleton {
@@ -56,6 +59,10 @@ public class BatonMetrics implements ApplicationListener<ApplicationEvent>, Smar
                     x -> x.renewalStats().total().toNanos(), TimeUnit.NANOSECONDS)
                 .tag("election", e.name())
                 .description("Round trips of this instance's successful lease renewals")
+                .register(registry);
+            FunctionCounter.builder("baton.subscription.failures", e, LeaderElection::subscriptionFailures)
+                .tag("election", e.name())
+                .description("Failed subscriptions to release notifications (handover then waits for expiry)")
                 .register(registry);
             grants(e.name());
             for (RevokeReason reason : RevokeReason.values()) {

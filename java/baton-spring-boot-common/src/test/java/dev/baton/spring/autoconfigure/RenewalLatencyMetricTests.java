@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.baton.LeaderElection;
 import dev.baton.RedisServer;
 import dev.baton.spring.BootLine;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -34,6 +35,9 @@ class RenewalLatencyMetricTests {
                     // A renewal every 100ms once leading: no event announces one.
                     await().atMost(Duration.ofSeconds(30)).until(() -> timer.count() >= 3);
                     assertThat(timer.totalTime(TimeUnit.NANOSECONDS)).isPositive();
+                    FunctionCounter failures = context.getBean(MeterRegistry.class)
+                        .get("baton.subscription.failures").tag("election", name).functionCounter();
+                    assertThat(failures.count()).isZero();
                 });
         }
     }
