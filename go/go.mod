@@ -1,3 +1,3 @@
-module baton.dev/go
+module github.com/baton-dev/baton/go
 
 go 1.22

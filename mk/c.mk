@@ -94,8 +94,8 @@ test-python: c-deps wheel-host
 	tests/c/with-redis.sh sh -c '$(PY_VENV)/bin/python $(C_OUT)/example.py "$$BATON_TEST_REDIS_URL" 2'
 
 # The module in go/, linked through pkg-config against `make install`'s output; then a fresh
-# module gets it with `go get baton.dev/go` from the module proxy directory `make go-dist`
-# wrote (no replace directive, no rpath), and the docs' example runs. Its module cache is its
+# module gets it with `go get github.com/baton-dev/baton/go` from the module proxy directory
+# `make go-dist` wrote (no replace directive, no rpath), and the docs' example runs. Its module cache is its
 # own, as on a fresh machine: a shared one keeps the first download of a version forever.
 GO_EXAMPLE := $(C_OUT)/go-example
 GO_ENV := PKG_CONFIG_PATH=$(C_PREFIX)/lib/pkgconfig LD_LIBRARY_PATH=$(C_PREFIX)/lib
@@ -106,7 +106,7 @@ test-go: c-deps test-c-install go-dist
 	$(call doc_example,go) > $(GO_EXAMPLE)/main.go
 	printf 'module example.com/leader\n\ngo 1.22\n' > $(GO_EXAMPLE)/go.mod
 	cd $(GO_EXAMPLE) && export $(GO_ENV) GOPROXY=file://$(CURDIR)/$(DIST)/goproxy GOSUMDB=off \
-	  GOFLAGS=-mod=mod GOMODCACHE=$(CURDIR)/$(GO_EXAMPLE)/modcache && go get baton.dev/go@$(GO_VERSION) && go build -o leader .
+	  GOFLAGS=-mod=mod GOMODCACHE=$(CURDIR)/$(GO_EXAMPLE)/modcache && go get github.com/baton-dev/baton/go@$(GO_VERSION) && go build -o leader .
 	tests/c/with-redis.sh sh -c '$(GO_ENV) $(GO_EXAMPLE)/leader "$$BATON_TEST_REDIS_URL" 2'
 
 TEST_TARGETS += test-c test-python test-go

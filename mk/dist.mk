@@ -3,10 +3,10 @@
 #   maven/      a Maven repository: baton-parent, baton-bom, baton-java (every platform's
 #               library inside), baton-spring-boot-starter, with sources and Javadoc jars
 #   python/     one wheel per platform (manylinux2014 / musllinux_1_2)
-#   goproxy/    the Go module baton.dev/go as a module proxy directory (GOPROXY=file://...)
+#   goproxy/    the Go module github.com/baton-dev/baton/go as a module proxy (GOPROXY=file://...)
 #   c/          `make install`'s tree: header, libbaton.so.N + symlinks, libbaton.a, baton.pc
-# `make test-dist` checks them as users would get them. It is not part of `make test` yet: the
-# four cross builds cost CI about 20 minutes (see docs/packaging.md); run it before a release.
+# `make test-dist` checks them as users would get them; it is part of `make test`, its cost is in
+# docs/packaging.md ("What CI pays").
 
 DIST := target/dist
 NATIVE_DIR := $(DIST)/native
@@ -19,7 +19,7 @@ DIST_MAVEN_EXCLUDE = $(shell sed -n 's|.*<module>\(examples/[^<]*\)</module>.*|!
 dist-deps:
 	@scripts/dist-deps.sh
 
-# Cross builds share cargo's lock with other builds; each is a full dependency build once.
+# The four cross builds are one cargo invocation (scripts/native-all.sh says why).
 native-all: dist-deps
 	scripts/native-all.sh
 
@@ -55,7 +55,10 @@ test-native: native-all
 test-maven-fresh: maven-dist
 	scripts/test-maven-fresh.sh $(CURDIR)/$(DIST)/maven
 
-test-dist: test-native test-maven-fresh
+# CI builds every artifact `make dist` ships, and checks the native libraries and the jar.
+test-dist: dist test-native test-maven-fresh
+
+TEST_TARGETS += test-dist
 
 # The wheel for this host only, from the library `make test` builds anyway: what test-python
 # installs (the release wheels come from `make wheels`, built against glibc 2.17).

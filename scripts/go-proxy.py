@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the Go module in go/ as a module proxy directory (GOPROXY=file://OUT), the layout
-`go get` reads from proxy.golang.org: OUT/baton.dev/go/@v/{list,VERSION.info,.mod,.zip}.
+`go get` reads from proxy.golang.org: OUT/github.com/baton-dev/baton/go/@v/{list,VERSION.info,.mod,.zip}.
 
     scripts/go-proxy.py OUT VERSION      (VERSION like v0.1.0)
 """
