@@ -1,5 +1,6 @@
 package dev.baton.peers;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.baton.LeaderElection;
 import dev.baton.LeadershipListener;
 import java.net.URI;
@@ -28,8 +29,11 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
 import org.springframework.integration.leader.Context;
 import org.springframework.integration.leader.DefaultCandidate;
 import org.springframework.integration.leader.event.LeaderEventPublisher;
+import org.springframework.integration.jdbc.lock.DefaultLockRepository;
+import org.springframework.integration.jdbc.lock.JdbcLockRegistry;
 import org.springframework.integration.redis.util.RedisLockRegistry;
 import org.springframework.integration.support.leader.LockRegistryLeaderInitiator;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.params.SetParams;
@@ -39,7 +43,7 @@ final class Contenders {
     /** Every contender, in the table's column order. */
     static final String[] ALL = {
         "baton", "redisson-lock", "redisson-fenced", "si-spin", "si-pubsub", "shedlock",
-        "baton-zk", "curator", "floor",
+        "baton-zk", "curator", "floor", "baton-pg", "si-jdbc",
     };
 
     private Contenders() {}
@@ -48,9 +52,18 @@ final class Contenders {
         return kind.equals("baton-zk") || kind.equals("curator");
     }
 
+    static boolean onPostgres(String kind) {
+        return kind.equals("baton-pg") || kind.equals("si-jdbc");
+    }
+
+    /** The baton column a contender's ratios are against: baton on the same store. */
+    static String batonOf(String kind) {
+        return onZooKeeper(kind) ? "baton-zk" : onPostgres(kind) ? "baton-pg" : "baton";
+    }
+
     static Contender create(String kind, String url, String election, long leaseMs) throws Exception {
         return switch (kind) {
-            case "baton", "baton-zk" -> new Baton(url, election, leaseMs);
+            case "baton", "baton-zk", "baton-pg" -> new Baton(url, election, leaseMs);
             case "redisson-lock" -> new RedissonLock(url, election, leaseMs, false);
             case "redisson-fenced" -> new RedissonLock(url, election, leaseMs, true);
             case "si-spin" -> new SpringIntegration(url, election, leaseMs, RedisLockRegistry.RedisLockType.SPIN_LOCK);
@@ -58,6 +71,7 @@ final class Contenders {
             case "shedlock" -> new ShedLock(url, election, leaseMs);
             case "curator" -> new Curator(url, election, leaseMs);
             case "floor" -> new Floor(url, election);
+            case "si-jdbc" -> new SpringIntegrationJdbc(url, election, leaseMs);
             default -> throw new IllegalArgumentException("unknown contender " + kind + "; one of "
                 + String.join(", ", ALL));
         };
@@ -209,6 +223,73 @@ final class Contenders {
         }
 
         /** stop() cancels the selector, whose thread unlocks and revokes. */
+        @Override
+        public void release() {
+            initiator.stop();
+        }
+
+        @Override
+        public boolean isLeader() {
+            return initiator.getContext().isLeader();
+        }
+    }
+
+    /**
+     * Spring Integration's LockRegistryLeaderInitiator over a JdbcLockRegistry on PostgreSQL, as
+     * the reference guide's JDBC lock registry section sets it up: a DefaultLockRepository on a
+     * DataSource (HikariCP, the pool Spring Boot gives) with a DataSourceTransactionManager, the
+     * INT_LOCK table of its schema-postgresql.sql (created by the bench), the region set to the
+     * election's name; the registry's default TTL (10 s) and the initiator's defaults. A common
+     * lease sets the registry's expireAfter.
+     */
+    static final class SpringIntegrationJdbc implements Contender {
+        private final LockRegistryLeaderInitiator initiator;
+
+        SpringIntegrationJdbc(String url, String name, long leaseMs) {
+            URI u = URI.create(url);
+            String[] user = u.getUserInfo().split(":", 2);
+            HikariDataSource ds = new HikariDataSource();
+            ds.setJdbcUrl("jdbc:postgresql://" + u.getHost() + ":" + u.getPort() + u.getPath());
+            ds.setUsername(user[0]);
+            ds.setPassword(user.length > 1 ? user[1] : "");
+            DefaultLockRepository repository = new DefaultLockRepository(ds);
+            repository.setRegion(name);
+            repository.setTransactionManager(new DataSourceTransactionManager(ds));
+            repository.afterPropertiesSet();
+            repository.afterSingletonsInstantiated();
+            repository.start(); // what the context's lifecycle does: checks that INT_LOCK exists
+            JdbcLockRegistry registry = leaseMs > 0
+                ? new JdbcLockRegistry(repository, Duration.ofMillis(leaseMs))
+                : new JdbcLockRegistry(repository);
+            initiator = new LockRegistryLeaderInitiator(registry, new DefaultCandidate(UUID.randomUUID().toString(), "leader") {
+                @Override
+                public void onGranted(Context ctx) {
+                    Candidate.granted();
+                }
+
+                @Override
+                public void onRevoked(Context ctx) {
+                    Candidate.revoked();
+                }
+            });
+            initiator.setLeaderEventPublisher(new LeaderEventPublisher() {
+                @Override
+                public void publishOnGranted(Object source, Context context, String role) {}
+
+                @Override
+                public void publishOnRevoked(Object source, Context context, String role) {}
+
+                @Override
+                public void publishOnFailedToAcquire(Object source, Context context, String role) {}
+            });
+        }
+
+        @Override
+        public void join() {
+            initiator.start();
+        }
+
+        /** stop() cancels the selector, whose thread unlocks (DELETE of the row) and revokes. */
         @Override
         public void release() {
             initiator.stop();

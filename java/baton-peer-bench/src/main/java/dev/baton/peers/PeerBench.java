@@ -58,12 +58,19 @@ public final class PeerBench {
         try (Servers.Redis r = new Servers.Redis(); Servers.ZooKeeper z = new Servers.ZooKeeper(new File(logDir, "zk-version.log"))) {
             versions = r.version() + ", " + z.version();
         }
+        if (contenders.stream().anyMatch(Contenders::onPostgres)) {
+            try (Servers.Postgres p = new Servers.Postgres(new File(logDir, "pg-version.log"))) {
+                versions += ", " + p.version();
+            }
+        }
         System.out.println("stores: " + versions + " (each started by the bench on 127.0.0.1)");
 
         defaultsPhase(contenders);
-        try (Servers.Redis redis = new Servers.Redis(); Servers.ZooKeeper zk = new Servers.ZooKeeper(new File(logDir, "zk.log"))) {
+        try (Servers.Redis redis = new Servers.Redis(); Servers.ZooKeeper zk = new Servers.ZooKeeper(new File(logDir, "zk.log"));
+             Servers.Postgres pg = contenders.stream().anyMatch(Contenders::onPostgres)
+                 ? new Servers.Postgres(new File(logDir, "pg.log")) : null) {
             for (String c : contenders) {
-                commonLeasePhase(c, Contenders.onZooKeeper(c) ? zk : redis, redis);
+                commonLeasePhase(c, Contenders.onZooKeeper(c) ? zk : Contenders.onPostgres(c) ? pg : redis, redis);
             }
         }
         double[] loadEnd = loadAverage();
@@ -117,7 +124,8 @@ public final class PeerBench {
 
     private static void defaults(String c, long window, int followers) throws Exception {
         boolean zk = Contenders.onZooKeeper(c);
-        try (Servers.Store store = zk ? new Servers.ZooKeeper(new File(logDir, c + "-defaults-zk.log")) : new Servers.Redis()) {
+        try (Servers.Store store = zk ? new Servers.ZooKeeper(new File(logDir, c + "-defaults-zk.log"))
+            : Contenders.onPostgres(c) ? new Servers.Postgres(new File(logDir, c + "-defaults-pg.log")) : new Servers.Redis()) {
             String name = election(c, "defaults");
             File log = new File(logDir, c + "-defaults.log");
             List<Proc> procs = new ArrayList<>();
@@ -153,7 +161,7 @@ public final class PeerBench {
                 }
                 long kill = System.nanoTime();
                 leader.kill();
-                long expiry = store instanceof Servers.Redis r ? r.expiryNanos(name) : -1;
+                long expiry = expiryNanos(store, name, -1);
                 long until = 150_000;
                 Proc.Line first = null;
                 for (long t0 = System.nanoTime(); first == null && System.nanoTime() - t0 < until * 1_000_000; ) {
@@ -263,7 +271,7 @@ public final class PeerBench {
                 }
                 long kill = System.nanoTime();
                 leader.kill();
-                long expiry = store instanceof Servers.Redis r ? r.expiryNanos(name) : kill + lease * 1_000_000;
+                long expiry = expiryNanos(store, name, kill + lease * 1_000_000);
                 Proc.Line g = follower.await("granted", kill, lease * 5 + 10_000);
                 if (g == null) {
                     System.err.println("  [" + c + "] crash " + i + ": no takeover within " + (lease * 5 + 10_000) + " ms");
@@ -342,6 +350,20 @@ public final class PeerBench {
                 p.kill();
             }
         }
+    }
+
+    /**
+     * The dead lease's end read from the store right after a kill (Redis, PostgreSQL), or
+     * {@code otherwise} where the store cannot say (ZooKeeper sessions).
+     */
+    private static long expiryNanos(Servers.Store store, String name, long otherwise) {
+        if (store instanceof Servers.Redis r) {
+            return r.expiryNanos(name);
+        }
+        if (store instanceof Servers.Postgres p) {
+            return p.expiryNanos(name);
+        }
+        return otherwise;
     }
 
     private static Proc otherOf(List<Proc> all, Proc who) {

@@ -9,13 +9,27 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.resps.ScanResult;
 
-/** The stores: redis-server and ZooKeeper processes on free ports, and what the bench reads of them. */
+/**
+ * The stores: redis-server, ZooKeeper and PostgreSQL processes on free ports, and what the bench
+ * reads of them.
+ */
 final class Servers {
     private Servers() {}
 
@@ -28,7 +42,10 @@ final class Servers {
     interface Store extends AutoCloseable {
         String url();
 
-        /** Requests the server processed so far (Redis commands, ZooKeeper packets received). */
+        /**
+         * Requests the server processed so far (Redis commands, ZooKeeper packets received,
+         * PostgreSQL statements). Reading it is one request, counted by the next reading.
+         */
         long requests() throws IOException;
 
         String version() throws IOException;
@@ -203,6 +220,285 @@ final class Servers {
         public void close() throws InterruptedException {
             process.destroy();
             process.waitFor();
+        }
+    }
+
+    /**
+     * A PostgreSQL server from Debian's packages (the newest /usr/lib/postgresql/<v>/bin, or
+     * POSTGRES_BIN): initdb into a temporary directory, postgres on a free port of 127.0.0.1,
+     * stopped by close() or, if the bench ends without it, by a shutdown hook (and by
+     * setpriv's parent-death signal if the bench is killed). PostgreSQL refuses to run as root:
+     * under root both run as the `postgres` system user the Debian package creates, which owns
+     * the directory. Clients use the database `bench` as `postgres` with a password over TCP.
+     *
+     * <p>requests() counts the statements the server received, from its log (log_statement=all):
+     * pg_stat_statements (preloaded; its summary is appended to the log at the end) skips
+     * statements that fail, such as JdbcLockRegistry's duplicate-key INSERT, and the ROLLBACK
+     * after it; pg_stat_database's transaction counters reach the shared statistics only when a
+     * backend flushes them (up to 10 s later when it idles), too late for windows of seconds.
+     */
+    static final class Postgres implements Store {
+        static final String PASSWORD = "peer-bench";
+        private final Path dir;
+        private final File log;
+        private final Thread hook;
+        private volatile Process process;
+        private volatile int port;
+        private Connection monitor;
+        private long logOffset;
+        private long statements;
+        private static final java.util.regex.Pattern STATEMENT_LINE =
+            java.util.regex.Pattern.compile("^\\S+ \\S+ \\S+ \\[\\d+\\] LOG:  (statement|execute [^:]*): ");
+
+        Postgres(File log) throws Exception {
+            this.log = log;
+            Path bin = binDir();
+            dir = Files.createTempDirectory("peer-bench-pg");
+            hook = new Thread(this::stop, "peer-bench-postgres-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                ownByServer(dir);
+                Path pw = dir.resolve("pw");
+                Files.writeString(pw, PASSWORD);
+                ownByServer(pw);
+                Path data = dir.resolve("data");
+                Process initdb = new ProcessBuilder(asServer(bin.resolve("initdb").toString(), "-D", data.toString(),
+                    "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                    "--locale=C.UTF-8", "--no-sync", "--pwfile", pw.toString()))
+                    .directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log)).start();
+                if (!initdb.waitFor(300, TimeUnit.SECONDS) || initdb.exitValue() != 0) {
+                    initdb.destroyForcibly();
+                    throw new IllegalStateException("initdb failed; see " + log);
+                }
+                port = freePort();
+                process = new ProcessBuilder(asServer(bin.resolve("postgres").toString(), "-D", data.toString(),
+                    "-p", Integer.toString(port), "-c", "listen_addresses=127.0.0.1",
+                    "-c", "unix_socket_directories=" + dir,
+                    // Bench speed; a candidate's kill still loses nothing (only an OS crash would).
+                    "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
+                    "-c", "shared_buffers=16MB", "-c", "shared_preload_libraries=pg_stat_statements",
+                    // Every statement a client sends, failed ones included, is a line of the log: the count.
+                    "-c", "log_statement=all", "-c", "log_line_prefix=%m [%p] "))
+                    .directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log)).start();
+                long until = System.nanoTime() + 180_000_000_000L; // start-up on a loaded machine
+                while (monitor == null) {
+                    try {
+                        monitor = connect("postgres");
+                    } catch (SQLException notYet) {
+                        if (System.nanoTime() > until || !process.isAlive()) {
+                            throw new IllegalStateException("postgres did not start on port " + port + "; see " + log
+                                + " (install it: make sql-deps, or set POSTGRES_BIN)", notYet);
+                        }
+                        Thread.sleep(50);
+                    }
+                }
+                try (Statement s = monitor.createStatement()) {
+                    s.execute("CREATE EXTENSION pg_stat_statements");
+                    s.execute("CREATE DATABASE bench");
+                }
+                try (Connection c = connect("bench"); Statement s = c.createStatement()) {
+                    s.execute(intLockDdl());
+                }
+            } catch (Exception e) {
+                close(); // no close() follows a constructor that threw
+                throw e;
+            }
+        }
+
+        /** The INT_LOCK table as spring-integration-jdbc's own schema-postgresql.sql creates it. */
+        static String intLockDdl() throws IOException {
+            String res = "/org/springframework/integration/jdbc/schema-postgresql.sql";
+            try (InputStream in = Servers.class.getResourceAsStream(res)) {
+                if (in == null) {
+                    throw new IllegalStateException(res + " is not on the class path: spring-integration-jdbc is missing");
+                }
+                String script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                return Stream.of(script.split(";")).filter(s -> s.contains("CREATE TABLE INT_LOCK")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException(res + " has no CREATE TABLE INT_LOCK")).trim();
+            }
+        }
+
+        private static Path binDir() {
+            String env = System.getenv("POSTGRES_BIN");
+            if (env != null) {
+                return Path.of(env);
+            }
+            File[] versions = new File("/usr/lib/postgresql").listFiles();
+            return Stream.of(versions == null ? new File[0] : versions)
+                .filter(f -> f.getName().matches("\\d+") && new File(f, "bin/postgres").exists())
+                .max(Comparator.comparingInt(f -> Integer.parseInt(f.getName())))
+                .map(f -> f.toPath().resolve("bin"))
+                .orElseThrow(() -> new IllegalStateException("no PostgreSQL server in /usr/lib/postgresql; "
+                    + "install it (make sql-deps, or apt-get install -y postgresql) or set POSTGRES_BIN"));
+        }
+
+        private static boolean root() {
+            return new com.sun.security.auth.module.UnixSystem().getUid() == 0;
+        }
+
+        /**
+         * The command as the server's user: setpriv switches to `postgres` under root (the
+         * server refuses root) and, always, has the kernel kill the server if the bench dies.
+         */
+        private static List<String> asServer(String... command) {
+            List<String> cmd = new ArrayList<>(List.of("setpriv", "--pdeathsig", "KILL"));
+            if (root()) {
+                cmd.addAll(List.of("--reuid", "postgres", "--regid", "postgres", "--init-groups"));
+            }
+            cmd.addAll(List.of(command));
+            return cmd;
+        }
+
+        private static void ownByServer(Path path) throws IOException {
+            if (!root()) {
+                return;
+            }
+            UserPrincipalLookupService users = path.getFileSystem().getUserPrincipalLookupService();
+            try {
+                Files.setOwner(path, users.lookupPrincipalByName("postgres"));
+                GroupPrincipal group = users.lookupPrincipalByGroupName("postgres");
+                Files.getFileAttributeView(path, PosixFileAttributeView.class).setGroup(group);
+            } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+                throw new IllegalStateException("PostgreSQL refuses to run as root and there is no postgres user; "
+                    + "install the server's Debian package (make sql-deps creates it) or run the bench as another user", e);
+            }
+        }
+
+        Connection connect(String db) throws SQLException {
+            return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + db, "postgres", PASSWORD);
+        }
+
+        @Override
+        public String url() {
+            return "postgres://postgres:" + PASSWORD + "@127.0.0.1:" + port + "/bench";
+        }
+
+        /**
+         * Statements the server received so far: the `statement:` and `execute` lines
+         * log_statement=all writes when a statement starts, read on from where the last reading
+         * stopped. A reading sends one statement on the bench's long-lived connection (logged
+         * before its answer), so that, as with the other stores, it counts itself.
+         */
+        @Override
+        public synchronized long requests() throws IOException {
+            try (Statement s = monitor.createStatement()) {
+                s.execute("SELECT 1");
+            } catch (SQLException e) {
+                throw new IOException("PostgreSQL did not answer: " + e.getMessage(), e);
+            }
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(log, "r")) {
+                f.seek(logOffset);
+                byte[] rest = new byte[(int) (f.length() - logOffset)];
+                f.readFully(rest);
+                int end = new String(rest, StandardCharsets.ISO_8859_1).lastIndexOf('\n') + 1;
+                new String(rest, 0, end, StandardCharsets.UTF_8).lines()
+                    .filter(l -> STATEMENT_LINE.matcher(l).find()).forEach(l -> statements++);
+                logOffset += end; // a line being written is read next time
+            }
+            return statements;
+        }
+
+        @Override
+        public synchronized String version() throws IOException {
+            try (Statement s = monitor.createStatement(); ResultSet r = s.executeQuery("SHOW server_version")) {
+                r.next();
+                return "PostgreSQL " + r.getString(1).split(" ")[0];
+            } catch (SQLException e) {
+                throw new IOException("SHOW server_version: " + e.getMessage(), e);
+            }
+        }
+
+        /**
+         * When the lease of an election ends, in System.nanoTime(), by the server's clock: baton's
+         * row in baton_leases (`expires`, written by the server as now() + ttl), or Spring
+         * Integration's INT_LOCK row of the region (`EXPIRED_AFTER`, written by the client as its
+         * UTC wall time + the registry's expireAfter; one machine, one clock). -1 if none.
+         */
+        synchronized long expiryNanos(String election) {
+            String[] queries = {
+                "SELECT (extract(epoch FROM max(expires) - now()) * 1000)::bigint FROM baton_leases"
+                    + " WHERE name = ? AND candidate IS NOT NULL",
+                "SELECT (extract(epoch FROM max(EXPIRED_AFTER) - (now() AT TIME ZONE 'UTC')) * 1000)::bigint"
+                    + " FROM INT_LOCK WHERE REGION = ?",
+            };
+            try (Connection c = connect("bench")) {
+                for (String q : queries) {
+                    try (java.sql.PreparedStatement s = c.prepareStatement(q)) {
+                        s.setString(1, election);
+                        long sent = System.nanoTime();
+                        try (ResultSet r = s.executeQuery()) {
+                            // The server's now() fell between the send and the answer: take the middle.
+                            long now = sent + (System.nanoTime() - sent) / 2;
+                            if (r.next()) {
+                                long remainingMs = r.getLong(1);
+                                if (!r.wasNull() && remainingMs >= 0) {
+                                    return now + remainingMs * 1_000_000;
+                                }
+                            }
+                        }
+                    } catch (SQLException noSuchTable) {
+                        // baton creates its table on first use: the other contender's may be missing
+                    }
+                }
+            } catch (SQLException e) {
+                System.err.println("  reading the lease's end from PostgreSQL: " + e.getMessage());
+            }
+            return -1;
+        }
+
+        /**
+         * Fast shutdown (SIGINT: clients are disconnected), then the directory goes; the counted
+         * statements go to the log first, to show what each library sends.
+         */
+        private synchronized void stop() {
+            try {
+                if (monitor != null) {
+                    try (Statement s = monitor.createStatement();
+                         ResultSet r = s.executeQuery("SELECT calls, regexp_replace(query, '\\s+', ' ', 'g')"
+                             + " FROM pg_stat_statements ORDER BY calls DESC")) {
+                        StringBuilder out = new StringBuilder("-- statements counted (pg_stat_statements), most called first\n");
+                        while (r.next()) {
+                            out.append(r.getLong(1)).append('\t').append(r.getString(2)).append('\n');
+                        }
+                        Files.writeString(log.toPath(), out, StandardCharsets.UTF_8,
+                            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                    } catch (SQLException | IOException e) {
+                        // a report only
+                    }
+                    monitor.close();
+                    monitor = null;
+                }
+            } catch (SQLException ignored) {
+                // the server may be gone already
+            }
+            Process p = process;
+            if (p != null && p.isAlive()) {
+                try {
+                    new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+                    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                        p.destroyForcibly().waitFor();
+                    }
+                } catch (IOException | InterruptedException e) {
+                    p.destroyForcibly();
+                }
+            }
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException ignored) {
+                // a temporary directory left behind
+            }
+        }
+
+        @Override
+        public void close() {
+            stop();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or ran
+            }
         }
     }
 }

@@ -59,7 +59,8 @@ final class Table {
             }
         }
         System.out.println("Cells: figure (ratio to baton on the same store: baton for Redis and the floor, "
-            + "baton-zk for curator); '-' where a contender cannot express the measure or it was not measured.");
+            + "baton-zk for curator, baton-pg for si-jdbc); '-' where a contender cannot express the measure or it "
+            + "was not measured.");
     }
 
     private static String cell(String c, Row r, Map<String, Map<String, Double>> results) {
@@ -68,7 +69,7 @@ final class Table {
             return "-";
         }
         String fig = format(v, r.unit);
-        String base = c.equals("curator") ? "baton-zk" : c.equals("baton-zk") ? "baton-zk" : "baton";
+        String base = Contenders.batonOf(c);
         Double b = results.getOrDefault(base, Map.of()).get(r.key);
         if (c.equals(base) || b == null || b == 0 || b.isNaN()) {
             return fig;
