@@ -174,7 +174,13 @@ impl Sampler {
         }
         match (self.prev, tok) {
             (None, Some(t)) => {
-                emit(&Rec::Grant { el, tok: t, t0, t1 });
+                emit(&Rec::Grant {
+                    el,
+                    tok: t,
+                    t0,
+                    t1,
+                    dl: deadline(e),
+                });
                 self.last_tick = t0;
             }
             (Some(p), Some(t)) if p == t => {
@@ -196,7 +202,13 @@ impl Sampler {
                     t: self.last_true,
                     f: t0,
                 });
-                emit(&Rec::Grant { el, tok: t, t0, t1 });
+                emit(&Rec::Grant {
+                    el,
+                    tok: t,
+                    t0,
+                    t1,
+                    dl: deadline(e),
+                });
                 self.last_tick = t0;
             }
             (Some(p), None) => emit(&Rec::End {
@@ -213,6 +225,12 @@ impl Sampler {
         self.prev = tok;
         self.prev_t1 = t1;
     }
+}
+
+/// The lease deadline the election trusts now, on the harness's clock (0: none).
+fn deadline(e: &baton::Election) -> u64 {
+    e.lease_remaining()
+        .map_or(0, |l| now_ns() + l.as_nanos() as u64)
 }
 
 fn sample_loop(s: &Shared, cfg: &CandidateConfig) -> ! {

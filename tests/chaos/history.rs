@@ -86,14 +86,16 @@ impl Proc {
     pub fn ingest(&mut self, me: usize, rec: Rec) {
         match rec {
             Rec::Start { id, .. } => self.id = id,
-            Rec::Grant { tok, t0, t1, .. } => {
+            Rec::Grant {
+                tok, t0, t1, dl, ..
+            } => {
                 self.grants.push(Grant {
                     proc: me,
                     tok,
                     t0,
                     t1,
                     last: t0,
-                    deadline: 0,
+                    deadline: dl,
                     ended: false,
                 });
                 self.leading = Some(tok);

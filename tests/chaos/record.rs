@@ -15,12 +15,14 @@ pub const PREFIX: &str = "@chaos ";
 pub enum Rec {
     /// The election was built.
     Start { id: String, pid: u32 },
-    /// First true sample of a grant: the clock read before and after the sample.
+    /// First true sample of a grant: the clock read before and after the sample, and the
+    /// lease deadline the process trusts then (0 if the grant was already over).
     Grant {
         el: usize,
         tok: u64,
         t0: u64,
         t1: u64,
+        dl: u64,
     },
     /// A later true sample (clock read before it), flushed about every millisecond, with the
     /// lease deadline the process trusts (`now + leader().lease_remaining`).
