@@ -172,15 +172,18 @@ impl Sampler {
         if t1 - t0 > stall {
             self.straddled = Some((t0, t1, self.prev.is_some() || tok.is_some()));
         }
+        let grant = |tok| {
+            emit(&Rec::Grant {
+                el,
+                tok,
+                t0,
+                t1,
+                dl: deadline(e),
+            })
+        };
         match (self.prev, tok) {
             (None, Some(t)) => {
-                emit(&Rec::Grant {
-                    el,
-                    tok: t,
-                    t0,
-                    t1,
-                    dl: deadline(e),
-                });
+                grant(t);
                 self.last_tick = t0;
             }
             (Some(p), Some(t)) if p == t => {
@@ -202,13 +205,7 @@ impl Sampler {
                     t: self.last_true,
                     f: t0,
                 });
-                emit(&Rec::Grant {
-                    el,
-                    tok: t,
-                    t0,
-                    t1,
-                    dl: deadline(e),
-                });
+                grant(t);
                 self.last_tick = t0;
             }
             (Some(p), None) => emit(&Rec::End {

@@ -410,7 +410,7 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
 
     // Crashes and redeploys of a leader: how soon the next leader took over.
     let renew = cfg.renew.as_nanos() as u64;
-    let takeover_bound = cfg.takeover_bound().as_nanos() as u64 + p.expiry_slack;
+    let takeover_bound = cfg.takeover_bound().as_nanos() as u64 + p.expiry_slack + p.takeover_slack;
     let handover_bound = cfg.handover_bound().as_nanos() as u64 + p.handover_slack;
     for (i, f) in p.faults.iter().enumerate() {
         if !(f.crash || f.graceful || f.resumed.is_some()) || waits {

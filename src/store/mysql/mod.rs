@@ -8,10 +8,12 @@
 //! Model (as PostgreSQL's, without a push):
 //! - One InnoDB row per election; times are the server's clock in Unix microseconds
 //!   (`NOW(6)` of each statement, session time zone UTC), so clients' clocks never enter a lease.
-//! - Acquire is one transaction: make sure the row exists (`INSERT ... ON DUPLICATE KEY`),
-//!   lock it (`SELECT ... FOR UPDATE`), take it when free, expired or our own leftover, under
-//!   `max(last token + 1, server µs)`. Renew, release and the resign mark are one `UPDATE`
-//!   each. A release clears the holder and keeps the row, so tokens keep growing.
+//! - Every statement runs on its own (autocommit), so no lock outlives a statement: a
+//!   candidate paused between two statements blocks nobody. Acquire makes sure the row exists
+//!   (`INSERT ... ON DUPLICATE KEY`), then takes it in one conditional `UPDATE` when free,
+//!   expired or our own leftover, under `max(last token + 1, server µs)`, and reads back the
+//!   token or the holder. Renew, release and the resign mark are one `UPDATE` each. A release
+//!   clears the holder and keeps the row, so tokens keep growing.
 //! - No push exists: followers wake at the holder's expiry (one statement per lease period),
 //!   after a graceful release as after a crash.
 
@@ -23,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Pool, TxOpts};
+use mysql_async::Pool;
 use tokio::sync::Notify;
 
 use super::{Acquire, Candidate, Holder, Renewal, Scope, Store, StoreError, StoreSpec, Watch};
@@ -62,7 +64,6 @@ struct Statements {
     ddl: String,
     grants: String,
     ensure: String,
-    lock: String,
     grant: String,
     granted: String,
     renew: String,
@@ -86,9 +87,8 @@ impl Statements {
             ensure: fill(
                 "INSERT INTO {t} (prefix, name) VALUES (?, ?) ON DUPLICATE KEY UPDATE token = token",
             ),
-            lock: fill("SELECT candidate, expires_us > {now} FROM {t} WHERE prefix = ? AND name = ? FOR UPDATE"),
-            grant: fill("UPDATE {t} SET candidate = ?, host = ?, pid = ?, token = GREATEST(token + 1, {now}), since_us = {now}, expires_us = {now} + ?, resign = 0 WHERE prefix = ? AND name = ?"),
-            granted: fill("SELECT token, since_us FROM {t} WHERE prefix = ? AND name = ?"),
+            grant: fill("UPDATE {t} SET candidate = ?, host = ?, pid = ?, token = GREATEST(token + 1, {now}), since_us = {now}, expires_us = {now} + ?, resign = 0 WHERE prefix = ? AND name = ? AND (candidate IS NULL OR expires_us <= {now} OR candidate = ?)"),
+            granted: fill("SELECT token, since_us FROM {t} WHERE prefix = ? AND name = ? AND candidate = ?"),
             renew: fill("UPDATE {t} SET expires_us = {now} + ? WHERE prefix = ? AND name = ? AND candidate = ? AND token = ? AND expires_us > {now}"),
             release: fill("UPDATE {t} SET candidate = NULL, expires_us = {now}, resign = 0 WHERE prefix = ? AND name = ? AND candidate = ? AND (? IS NULL OR token = ?)"),
             read: fill(&format!("SELECT {{holder}}, resign FROM {{t}} WHERE {live}")),
@@ -173,9 +173,8 @@ impl MyStore {
     }
 }
 
-/// The acquire transaction. It runs as a task of its own: an acquire abandoned by its caller
-/// (a timeout, a close) still commits or fails as a whole, and never leaves the row locked on
-/// a pooled connection.
+/// The acquire: its statements run as a task of their own, so an acquire abandoned by its
+/// caller (a timeout, a close) never leaves a half-read connection in the pool.
 async fn acquire_tx(
     pool: Pool,
     sql: Arc<Statements>,
@@ -185,43 +184,45 @@ async fn acquire_tx(
 ) -> Result<Acquire, mysql_async::Error> {
     let mut c = pool.get_conn().await?;
     let key = (scope.prefix.clone(), scope.name.clone());
-    let mut tx = c.start_transaction(TxOpts::default()).await?;
-    tx.exec_drop(&sql.ensure, key.clone()).await?;
-    let (candidate, live): (Option<String>, bool) = tx
-        .exec_first(&sql.lock, key.clone())
-        .await?
-        .ok_or_else(|| to_other(StoreError::Unreachable("the lease row vanished".into())))?;
-    let held = live && candidate.as_ref().is_some_and(|c| *c != me.id);
-    if held {
-        let row: Option<(String, String, i64, i64, i64, i64, bool)> =
-            tx.exec_first(&sql.read, key.clone()).await?;
-        tx.commit().await?;
-        let (a, b, c, d, e, f, _) =
-            row.ok_or_else(|| to_other(StoreError::Unreachable("the lease row vanished".into())))?;
-        return Ok(Acquire::Held(holder((a, b, c, d, e, f)).map_err(to_other)?));
-    }
+    let vanished = || to_other(StoreError::Unreachable("the lease row vanished".into()));
+    c.exec_drop(&sql.ensure, key.clone()).await?;
     let ttl_us = ttl.as_micros() as i64;
-    tx.exec_drop(
-        &sql.grant,
-        (
-            me.id.clone(),
-            me.host.clone(),
-            i64::from(me.pid),
-            ttl_us,
-            scope.prefix.clone(),
-            scope.name.clone(),
-        ),
-    )
-    .await?;
-    let (token, since_us): (i64, i64) = tx
-        .exec_first(&sql.granted, key)
-        .await?
-        .ok_or_else(|| to_other(StoreError::Unreachable("the lease row vanished".into())))?;
-    tx.commit().await?;
-    Ok(Acquire::Granted {
-        token: token as u64,
-        since_ms: (since_us / 1000).max(0) as u64,
-    })
+    // A lease that expires between the update and the read is tried once more.
+    for _ in 0..2 {
+        c.exec_drop(
+            &sql.grant,
+            (
+                me.id.clone(),
+                me.host.clone(),
+                i64::from(me.pid),
+                ttl_us,
+                scope.prefix.clone(),
+                scope.name.clone(),
+                me.id.clone(),
+            ),
+        )
+        .await?;
+        if c.affected_rows() > 0 {
+            // Ours for a ttl: nobody else can change the row before this read.
+            let (token, since_us): (i64, i64) = c
+                .exec_first(
+                    &sql.granted,
+                    (scope.prefix.clone(), scope.name.clone(), me.id.clone()),
+                )
+                .await?
+                .ok_or_else(vanished)?;
+            return Ok(Acquire::Granted {
+                token: token as u64,
+                since_ms: (since_us / 1000).max(0) as u64,
+            });
+        }
+        let row: Option<(String, String, i64, i64, i64, i64, bool)> =
+            c.exec_first(&sql.read, key.clone()).await?;
+        if let Some((a, b, c, d, e, f, _)) = row {
+            return Ok(Acquire::Held(holder((a, b, c, d, e, f)).map_err(to_other)?));
+        }
+    }
+    Err(vanished())
 }
 
 fn to_other(e: StoreError) -> mysql_async::Error {
