@@ -223,7 +223,13 @@ public final class PeerBench {
                 Proc.Line rel = leader.await("released", lastStamp(leader, "released") + 1, 10_000);
                 Proc.Line g = rel == null ? null : follower.await("granted", rel.ns(), 15_000);
                 if (g == null) {
-                    System.err.println("  [" + c + "] handover " + i + ": no grant within 15 s; stopping the rounds");
+                    long zero = rel == null ? System.nanoTime() : rel.ns();
+                    System.err.println("  [" + c + "] handover " + i + ": no grant within 15 s; stopping the rounds. "
+                        + leader.label + " (told to release): " + leader.tail(6, zero) + "; "
+                        + follower.label + ": " + follower.tail(6, zero));
+                    // Campaign again, so that the measures below still have two candidates.
+                    leader.send("join");
+                    Thread.sleep(1000);
                     break;
                 }
                 handovers.add((g.ns() - rel.ns()) / 1e6);

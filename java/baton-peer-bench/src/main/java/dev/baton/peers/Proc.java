@@ -104,6 +104,15 @@ final class Proc {
         }
     }
 
+    /** Its last {@code n} lines, stamps relative to {@code zeroNs} in ms, for a failure report. */
+    String tail(int n, long zeroNs) {
+        synchronized (lines) {
+            return lines.subList(Math.max(0, lines.size() - n), lines.size()).stream()
+                .map(l -> l.ns < 0 ? l.kind + " " + l.rest : String.format("%s %+.1fms", l.kind, (l.ns - zeroNs) / 1e6))
+                .collect(java.util.stream.Collectors.joining(", "));
+        }
+    }
+
     /** Whether it leads now by its own events: its last grant is later than its last revocation. */
     boolean leadsByEvents() {
         Line g = last("granted");
