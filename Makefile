@@ -23,7 +23,8 @@ lint:
 # CI's short chaos run: a fixed seed (a random one is for runs by hand), every fault kind.
 # 20261201 is the long run's seed. Seed 20261125's schedule hit two checker attribution gaps
 # (a store fault right after a crash; a pause of the holder of an unacknowledged grant), both
-# closed since (docs/chaos.md, checks 5 and 7) but not re-run with that seed yet.
+# closed since (docs/chaos.md, checks 5 and 7); re-run on a quiet machine, that seed now fails
+# only on a Cluster master-hang (leaderless 1.29s past the bound, open in issue 9).
 test-rust: deps
 	BATON_SKIP_ZOOKEEPER=1 BATON_SKIP_POSTGRES=1 BATON_SKIP_MYSQL=1 BATON_CHAOS_SEED=20261201 $(CARGO) test --release
 
