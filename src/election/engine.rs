@@ -353,7 +353,7 @@ impl Engine {
                     l.renew_at = sent + ctx.timing.renew_interval;
                     l.failing = false;
                     let deadline_nanos = sent_nanos.saturating_add(span.as_nanos() as u64);
-                    if !ctx.shared.extend(l.token, deadline_nanos) {
+                    if !ctx.shared.extend(l.token, sent_nanos, deadline_nanos) {
                         // The answer came after the deadline (the timer had not fired yet).
                         return ctx.step_down(RevokeReason::LeaseExpired);
                     }

@@ -84,7 +84,6 @@ impl Election {
         let candidate = Candidate::for_this_process();
         crate::fork::watch();
         let shared = Arc::new(Shared::new(config.name.clone(), candidate));
-        shared.measure_renewals(config.timing.lease_span());
         let (commands, rx) = mpsc::unbounded_channel();
         let scope = Scope {
             prefix: config.prefix.clone(),

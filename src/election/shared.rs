@@ -24,9 +24,6 @@ pub(crate) struct Shared {
     /// Set by a close or resign before its command is sent, so that a grant racing with it
     /// is never believed.
     held_back: AtomicBool,
-    /// The lease span, so that a renewal's send time (its deadline minus the span) gives its
-    /// round trip; 0 until `measure_renewals`.
-    span_nanos: AtomicU64,
     renewals: AtomicU64,
     renewal_nanos: AtomicU64,
     /// Failed attempts to subscribe to release notifications (handover then waits for expiry).
@@ -51,7 +48,6 @@ impl Shared {
             token: AtomicU64::new(0),
             generation: fork::generation(),
             held_back: AtomicBool::new(false),
-            span_nanos: AtomicU64::new(0),
             renewals: AtomicU64::new(0),
             renewal_nanos: AtomicU64::new(0),
             subscription_failures: AtomicU64::new(0),
@@ -132,13 +128,6 @@ impl Shared {
         true
     }
 
-    /// Lets `extend` count renewals and their round trips: a deadline is its renewal's send
-    /// time plus `span`.
-    pub fn measure_renewals(&self, span: Duration) {
-        let span = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
-        self.span_nanos.store(span, Ordering::Relaxed);
-    }
-
     pub fn note_subscription_failure(&self) {
         self.subscription_failures.fetch_add(1, Ordering::Relaxed);
     }
@@ -154,19 +143,16 @@ impl Shared {
         }
     }
 
-    /// Moves the deadline after a successful renewal of `token`. False when belief in it
+    /// Counts a successful renewal sent at `sent_nanos` (its round trip ends now) and moves the
+    /// deadline of `token`. False when belief in it
     /// already ended: a close or resign from another thread, or its deadline passed before
     /// the answer came (the application may have seen `false`; the same token is never
     /// believed twice, so the engine steps down and acquires under a new token).
     #[must_use]
-    pub fn extend(&self, token: u64, deadline_nanos: u64) -> bool {
-        let span = self.span_nanos.load(Ordering::Relaxed);
-        if span != 0 {
-            let sent = deadline_nanos.saturating_sub(span);
-            let round_trip = clock::now_nanos().saturating_sub(sent);
-            self.renewal_nanos.fetch_add(round_trip, Ordering::Relaxed);
-            self.renewals.fetch_add(1, Ordering::Relaxed);
-        }
+    pub fn extend(&self, token: u64, sent_nanos: u64, deadline_nanos: u64) -> bool {
+        let round_trip = clock::now_nanos().saturating_sub(sent_nanos);
+        self.renewal_nanos.fetch_add(round_trip, Ordering::Relaxed);
+        self.renewals.fetch_add(1, Ordering::Relaxed);
         let mut inner = self.inner();
         if inner.granted != Some(token) || !self.is_leader() {
             return false;

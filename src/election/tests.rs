@@ -362,7 +362,7 @@ async fn a_resign_belief_ends_before_the_engine_acts_and_no_racing_grant_is_beli
     shared.resign_now();
     assert!(!shared.is_leader());
     // A renewal or a grant that was in flight lands after the resign: neither is believed.
-    assert!(!shared.extend(7, clock::to_nanos(deadline)));
+    assert!(!shared.extend(7, clock::now_nanos(), clock::to_nanos(deadline)));
     assert!(!shared.is_leader());
     assert!(!shared.grant(8, 0, clock::to_nanos(deadline)));
     shared.hold_back(false);
@@ -379,7 +379,7 @@ async fn a_renewal_answered_after_the_deadline_does_not_revive_the_lapsed_belief
     tokio::time::advance(Duration::from_millis(101)).await;
     assert!(!shared.is_leader());
     let renewed = clock::to_nanos(deadline + Duration::from_millis(900));
-    assert!(!shared.extend(7, renewed));
+    assert!(!shared.extend(7, clock::now_nanos(), renewed));
     assert!(!shared.is_leader());
     assert_eq!(shared.token(), None);
 }
