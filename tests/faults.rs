@@ -344,3 +344,40 @@ fn a_deferred_resign_request_is_reported_and_waits_for_resign() {
     a.resign().unwrap();
     assert!(granted_within(&b_events, WAIT).expect("b takes over") > token);
 }
+
+/// A server that comes back without its data (no persistence, or a failover to a replica that
+/// missed the write) must not grant a follower the lease while the old leader, cut off from
+/// that server and so never told, still believes: after a dropped connection a follower that
+/// saw another holder waits one ttl before taking a lease it finds free.
+#[test]
+fn a_follower_waits_out_the_old_lease_after_the_store_lost_it() {
+    let mut redis = RedisServer::start();
+    let proxy = FreezeProxy::start(redis.port());
+    let ttl = Duration::from_secs(2);
+    // The leader reaches the server through the proxy, the follower directly: two connections.
+    let leader = election(&proxy.url(), "lost-lease", ttl);
+    leader.wait_for_leadership(WAIT).unwrap();
+    let follower = election(&redis.url(), "lost-lease", ttl);
+    // The follower has seen the leader's lease (its first attempt found it held).
+    let until = Instant::now() + WAIT;
+    while follower.leader().is_none() {
+        assert!(Instant::now() < until, "the follower never saw the leader");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The leader is cut off (it keeps believing until its deadline), then the server loses
+    // every key and comes back.
+    proxy.freeze();
+    redis.kill();
+    redis.restart();
+    let until = Instant::now() + 4 * ttl;
+    let mut granted = false;
+    while Instant::now() < until && !granted {
+        granted = follower.is_leader();
+        assert!(
+            !(granted && leader.is_leader()),
+            "the follower was granted the lease while the cut-off leader still believed"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    assert!(granted, "the follower leads once the old lease has run out");
+}

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::events::RevokeReason;
+use super::holdoff::HoldOff;
 use super::shared::Shared;
 use crate::clock;
 use crate::config::{Replicas, Timing};
@@ -182,6 +183,7 @@ impl Engine {
         // A grant we hold but do not believe (too few replicas acknowledged it, or a close or
         // resign came first): kept until it expires, but a close or resign gives it back.
         let mut unconfirmed = false;
+        let mut hold = HoldOff::default();
         loop {
             if wake > Instant::now() {
                 // During a resign's cooldown, our own release notification must not wake us.
@@ -220,7 +222,9 @@ impl Engine {
             }
             let sent = Instant::now();
             let sent_nanos = clock::now_nanos();
-            let attempt = match race(&mut self.commands, self.ctx.attempt(sent_nanos)).await {
+            let holding = hold.until(sent, self.ctx.drops(), self.ctx.timing.ttl);
+            let attempt = self.ctx.attempt(sent_nanos, holding.is_none());
+            let attempt = match race(&mut self.commands, attempt).await {
                 Raced::Done(a) => a,
                 // The acquire may have been applied: whatever we may hold goes back.
                 Raced::Command(cmd) => match self.command_following(cmd, true).await {
@@ -234,7 +238,7 @@ impl Engine {
                     failures = 0;
                     unconfirmed = false;
                     ctx.shared.observe(None);
-                    wake = Instant::now() + ctx.timing.renew_interval;
+                    wake = holding.unwrap_or_else(|| Instant::now() + ctx.timing.renew_interval);
                 }
                 Ok(Seen::Granted { token, since_ms }) => {
                     let span = ctx.timing.lease_span();
@@ -279,10 +283,12 @@ impl Engine {
                     let wait = holder
                         .remaining
                         .map_or(ctx.timing.ttl, |left| left + ctx.jitter());
+                    hold.saw(&holder.candidate_id, ctx.drops());
                     ctx.shared.observe(Some(holder));
                     wake = Instant::now() + wait;
                 }
                 Err(e) => {
+                    hold.trouble(sent, ctx.timing.ttl);
                     failures += 1;
                     let backoff = ctx.backoff(failures);
                     tracing::warn!(election = %ctx.scope.name, error = %e, retry_in = ?backoff, "store request failed");
@@ -408,11 +414,12 @@ impl Ctx {
             .mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 
-    /// One request: a candidate tries to acquire, an observer only reads. `sent` is the
-    /// request's send time on baton's clock, reported to the store when no answer comes.
-    async fn attempt(&self, sent: u64) -> Result<Seen, StoreError> {
+    /// One request: a candidate tries to acquire (unless `acquire` is false: it holds off),
+    /// an observer only reads. `sent` is the request's send time on baton's clock, reported
+    /// to the store when no answer comes.
+    async fn attempt(&self, sent: u64, acquire: bool) -> Result<Seen, StoreError> {
         let ttl = self.timing.ttl;
-        let seen = if self.campaign {
+        let seen = if self.campaign && acquire {
             let acquire = self.store.acquire(&self.scope, &self.shared.candidate, ttl);
             timeout(ttl, acquire).await.map(|r| {
                 r.map(|a| match a {

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 pub(crate) mod engine;
 pub mod events;
+mod holdoff;
 pub(crate) mod shared;
 #[cfg(test)]
 mod tests;

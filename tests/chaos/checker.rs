@@ -94,12 +94,16 @@ pub fn check(cfg: &Config, phases: &[PhaseResult]) -> Summary {
     let mut s = Summary::default();
     for p in phases {
         s.phases.push(format!(
-            "{}: {} faults, {} candidate processes x {} elections, {}",
+            "{}: {} faults, {} candidate processes x {} elections, {}{}",
             p.name,
             p.faults.len(),
             p.procs.iter().filter(|c| c.el == 0).count(),
             p.elections,
-            fmt_ns(p.stop - p.start)
+            fmt_ns(p.stop - p.start),
+            match p.handover_slack {
+                0 => String::new(),
+                slack => format!("; handover bound + {}", fmt_ns(slack)),
+            }
         ));
         for f in &p.faults {
             let k = s.faults.entry(f.kind).or_default();

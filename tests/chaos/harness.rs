@@ -325,6 +325,8 @@ struct Phase<'a> {
     /// A `replica-stall` runs in the background (of a `double`): the replica is stopped, so a
     /// store restart inside it cannot wait for the replica's sync.
     replica_stalled: bool,
+    /// The worst ZooKeeper write cost measured at the phase's start and end (zero elsewhere).
+    zk_write: Duration,
 }
 
 fn run_phase(
@@ -405,7 +407,9 @@ fn run_phase(
         store,
         sentinel_master: None,
         replica_stalled: false,
+        zk_write: Duration::ZERO,
     };
+    phase.measure_commit();
     for i in 0..cfg.candidates {
         let proxy = phase.store.proxied_port().map(Proxy::start);
         phase.slots.push(Slot {
@@ -1150,8 +1154,19 @@ impl Phase<'_> {
         }
     }
 
+    /// Times the ensemble's writes (ZooKeeper only): at the start, and again at the end, when
+    /// the run's load may have slowed the servers' fsyncs.
+    fn measure_commit(&mut self) {
+        if let Store::ZooKeeper(zk) = &self.store {
+            let hosts = zk.url().trim_start_matches("zookeeper://").to_string();
+            let write = super::commit::zookeeper_write(&hosts, 20);
+            self.zk_write = self.zk_write.max(write);
+        }
+    }
+
     fn finish(mut self) -> PhaseResult {
         let stop = now_ns();
+        self.measure_commit();
         for s in 0..self.slots.len() {
             self.signal(s, libc::SIGCONT);
             self.kill(s);
@@ -1186,6 +1201,8 @@ impl Phase<'_> {
                 Which::MySql => {
                     (self.cfg.ttl + self.cfg.takeover_bound()).as_nanos() as u64 + sql_slack
                 }
+                // Two quorum writes: the release's delete and the woken follower's create.
+                Which::ZooKeeper => 2 * self.zk_write.as_nanos() as u64,
                 _ => 0,
             },
             takeover_slack: sql_slack,
