@@ -325,8 +325,9 @@ struct Phase<'a> {
     /// A `replica-stall` runs in the background (of a `double`): the replica is stopped, so a
     /// store restart inside it cannot wait for the replica's sync.
     replica_stalled: bool,
-    /// The worst ZooKeeper write cost measured at the phase's start and end (zero elsewhere).
-    zk_write: Duration,
+    /// What a create burst and a release burst cost on the ZooKeeper ensemble, the worse of
+    /// the phase's start and end (zero elsewhere).
+    zk_bursts: (Duration, Duration),
 }
 
 fn run_phase(
@@ -407,7 +408,7 @@ fn run_phase(
         store,
         sentinel_master: None,
         replica_stalled: false,
-        zk_write: Duration::ZERO,
+        zk_bursts: (Duration::ZERO, Duration::ZERO),
     };
     phase.measure_commit();
     for i in 0..cfg.candidates {
@@ -1159,8 +1160,8 @@ impl Phase<'_> {
     fn measure_commit(&mut self) {
         if let Store::ZooKeeper(zk) = &self.store {
             let hosts = zk.url().trim_start_matches("zookeeper://").to_string();
-            let write = super::commit::zookeeper_write(&hosts, 20);
-            self.zk_write = self.zk_write.max(write);
+            let (create, delete) = super::commit::zookeeper_bursts(&hosts, self.cfg.elections);
+            self.zk_bursts = (self.zk_bursts.0.max(create), self.zk_bursts.1.max(delete));
         }
     }
 
@@ -1201,11 +1202,14 @@ impl Phase<'_> {
                 Which::MySql => {
                     (self.cfg.ttl + self.cfg.takeover_bound()).as_nanos() as u64 + sql_slack
                 }
-                // Two quorum writes: the release's delete and the woken follower's create.
-                Which::ZooKeeper => 2 * self.zk_write.as_nanos() as u64,
+                // The last of a redeploy's releases, and the woken follower's create, each
+                // queue behind their session's other writes.
+                Which::ZooKeeper => (self.zk_bursts.0 + self.zk_bursts.1).as_nanos() as u64,
                 _ => 0,
             },
-            takeover_slack: sql_slack,
+            // An expired session frees its leases in one write that deletes them all, and the
+            // woken followers' creates queue: bounded by the same two bursts.
+            takeover_slack: sql_slack + (self.zk_bursts.0 + self.zk_bursts.1).as_nanos() as u64,
             elections: self.cfg.elections,
             wait_elections: match self.which {
                 Which::Standalone => self.cfg.wait_elections.clone(),

@@ -8,7 +8,7 @@
 //! - `faults`: the fault kinds and what each one records
 //! - `proxy`: the TCP proxy that cuts, resets and slows one candidate's link
 //! - `resource`: the fenced resource (a Lua script on a redis-server of its own)
-//! - `commit`: the measured cost of one ZooKeeper write, for the handover bound
+//! - `commit`: the measured cost of ZooKeeper write bursts, for the handover bound
 //! - `checker`: the checks over the recorded history and the summary table
 
 pub mod candidate;
