@@ -185,7 +185,7 @@ impl Demo {
     /// SIGTERM the leader: it closes its election (releases and notifies), then restarts.
     fn redeploy(&mut self, leader: &str, token: u64) -> Result<Ev, String> {
         println!(
-            "\n2. Redeploy: SIGTERM {leader}, the leader. It closes its election: deletes its own lease and publishes a release."
+            "\n2. Redeploy: SIGTERM {leader}, the leader. It closes its election: ends its own lease and publishes a release."
         );
         self.fleet.signal(leader, libc::SIGTERM)?;
         let closing = self

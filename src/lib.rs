@@ -28,9 +28,11 @@
 //!   [`ElectionBuilder::wait_for_replicas`] to narrow that window, and fencing to close it.
 //! - A store that comes back without a lease (a restart without persistence, a failover to a
 //!   replica that missed the write) does not hand it to a follower while its cut-off holder may
-//!   still believe: a follower that saw another holder, then a dropped connection or a failed
-//!   request, takes a free lease only a ttl later, unless it sees that holder again. This
-//!   assumes every candidate of one election uses the same ttl.
+//!   still believe: a follower that saw another holder, then a dropped connection, a failed
+//!   request or (Redis) no lease key at all, takes a free lease only a ttl later, unless it
+//!   sees that holder again. A release ends a Redis lease in place and keeps its key, so a
+//!   missing key means a lost lease. This assumes every candidate of one election uses the
+//!   same ttl.
 //! - A process forked after `build()` never believes its parent's leadership: every call on
 //!   an inherited election fails with [`Error::Forked`]; build new elections in the child.
 //!

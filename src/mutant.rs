@@ -30,7 +30,7 @@ pub(crate) fn script(src: &'static str) -> &'static str {
             "math.max(last + 1, now_us)",
             "last + 1",
         ),
-        // Deletes whoever's lease it finds.
+        // Ends whoever's lease it finds.
         (
             "release-without-compare",
             "if h[1] == ARGV[1]",
@@ -49,6 +49,14 @@ pub(crate) fn script(src: &'static str) -> &'static str {
         }
     }
     src
+}
+
+/// Whether a follower acquires warily. The wary acquire (a follower that saw a holder takes no
+/// lease the store has no record of) would mask the lease loss that `lease-lost-transient` and
+/// `evictable-lease` break open, so those mutants switch it off too: each then shows the
+/// overlap its own fault makes.
+pub(crate) fn wary(wary: bool) -> bool {
+    wary && !active("lease-lost-transient") && !active("evictable-lease")
 }
 
 /// "LeaseLost treated as transient": a renewal that found the lease gone counts as a failed

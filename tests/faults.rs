@@ -381,3 +381,36 @@ fn a_follower_waits_out_the_old_lease_after_the_store_lost_it() {
     }
     assert!(granted, "the follower leads once the old lease has run out");
 }
+
+/// A flush (or a `DEL` by hand) that takes the lease while its holder is cut off, and a
+/// message on the election's channel that wakes the follower at once: the follower finds no
+/// record of the lease at all (a release leaves one) and must not take it while the old holder
+/// may still believe.
+#[test]
+fn a_follower_does_not_take_a_lease_the_store_lost_without_a_drop() {
+    let redis = RedisServer::start();
+    let proxy = FreezeProxy::start(redis.port());
+    let ttl = Duration::from_secs(2);
+    let leader = election(&proxy.url(), "flushed", ttl);
+    leader.wait_for_leadership(WAIT).unwrap();
+    let follower = election(&redis.url(), "flushed", ttl);
+    let until = Instant::now() + WAIT;
+    while follower.leader().is_none() {
+        assert!(Instant::now() < until, "the follower never saw the leader");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    proxy.freeze();
+    redis.cmd(&["FLUSHALL"]);
+    redis.cmd(&["PUBLISH", "baton:{flushed}:released", "flushed"]);
+    let until = Instant::now() + 4 * ttl;
+    let mut granted = false;
+    while Instant::now() < until && !granted {
+        granted = follower.is_leader();
+        assert!(
+            !(granted && leader.is_leader()),
+            "the follower took the lost lease while the cut-off leader still believed"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    assert!(granted, "the follower leads once the old lease has run out");
+}

@@ -70,9 +70,23 @@ struct Lead {
 
 /// What one request found.
 enum Seen {
-    Granted { token: u64, since_ms: u64 },
+    Granted {
+        token: u64,
+        since_ms: u64,
+    },
     Held(Holder),
     Vacant,
+    /// A wary acquire found no record of the lease: the store lost it.
+    Absent,
+}
+
+/// How a follower asks: acquire, acquire warily (grant nothing the store has no record of),
+/// or only read while it holds off.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    Acquire,
+    Wary,
+    Read,
 }
 
 enum Next {
@@ -223,7 +237,12 @@ impl Engine {
             let sent = Instant::now();
             let sent_nanos = clock::now_nanos();
             let holding = hold.until(sent, self.ctx.drops(), self.ctx.timing.ttl);
-            let attempt = self.ctx.attempt(sent_nanos, holding.is_none());
+            let ask = match holding {
+                Some(_) => Ask::Read,
+                None if crate::mutant::wary(hold.wary()) => Ask::Wary,
+                None => Ask::Acquire,
+            };
+            let attempt = self.ctx.attempt(sent_nanos, ask);
             let attempt = match race(&mut self.commands, attempt).await {
                 Raced::Done(a) => a,
                 // The acquire may have been applied: whatever we may hold goes back.
@@ -234,6 +253,13 @@ impl Engine {
             };
             let ctx = &self.ctx;
             match attempt {
+                Ok(Seen::Absent) => {
+                    failures = 0;
+                    unconfirmed = false;
+                    tracing::warn!(election = %ctx.scope.name, wait = ?ctx.timing.ttl, "the store has no record of the lease it showed held: it lost it (a restart without persistence, a failover, a flush); taking it only once the old holder's belief has run out");
+                    ctx.shared.observe(None);
+                    wake = hold.absent(Instant::now(), ctx.timing.ttl);
+                }
                 Ok(Seen::Vacant) => {
                     failures = 0;
                     unconfirmed = false;
@@ -414,17 +440,24 @@ impl Ctx {
             .mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 
-    /// One request: a candidate tries to acquire (unless `acquire` is false: it holds off),
-    /// an observer only reads. `sent` is the request's send time on baton's clock, reported
-    /// to the store when no answer comes.
-    async fn attempt(&self, sent: u64, acquire: bool) -> Result<Seen, StoreError> {
+    /// One request: a candidate tries to acquire (unless `ask` says it holds off, or acquires
+    /// warily), an observer only reads. `sent` is the request's send time on baton's clock,
+    /// reported to the store when no answer comes.
+    async fn attempt(&self, sent: u64, ask: Ask) -> Result<Seen, StoreError> {
         let ttl = self.timing.ttl;
-        let seen = if self.campaign && acquire {
-            let acquire = self.store.acquire(&self.scope, &self.shared.candidate, ttl);
+        let seen = if self.campaign && ask != Ask::Read {
+            let me = &self.shared.candidate;
+            let acquire = async {
+                match ask {
+                    Ask::Wary => self.store.acquire_wary(&self.scope, me, ttl).await,
+                    _ => self.store.acquire(&self.scope, me, ttl).await,
+                }
+            };
             timeout(ttl, acquire).await.map(|r| {
                 r.map(|a| match a {
                     Acquire::Granted { token, since_ms } => Seen::Granted { token, since_ms },
                     Acquire::Held(h) => Seen::Held(h),
+                    Acquire::Absent => Seen::Absent,
                 })
             })
         } else {

@@ -1,9 +1,11 @@
-//! A lease found free right after connection trouble may have been lost by the store (a
-//! restart without persistence, a failover to a replica that missed the write) while its
-//! holder, cut off and never told, still believes until its deadline. So a follower that saw
-//! another holder, then a dropped connection or a failed request, takes a free lease only a
-//! ttl after that trouble, the longest the old holder's belief can last. Seeing that holder
-//! again ends the wait at once: the store kept the lease, or its holder is back and knows.
+//! A lease found free may have been lost by the store (a restart without persistence, a
+//! failover to a replica that missed the write, a flush) while its holder, cut off or not yet
+//! told, still believes until its deadline. So a follower that saw another holder takes a free
+//! lease only a ttl, the longest that belief can last, after any sign of such a loss: a
+//! dropped connection, a failed request, or a store with no record of the lease at all
+//! (releases and expiry leave one; it asks warily, see `Store::acquire_wary`). Seeing that
+//! holder again ends the wait at once: the store kept the lease, or its holder is back and
+//! knows it stepped down.
 
 use std::time::Duration;
 
@@ -14,6 +16,9 @@ pub(super) struct HoldOff {
     /// The candidate last seen holding the lease, and the drop count at that moment.
     holder: Option<(String, u64)>,
     until: Option<Instant>,
+    /// The store had no record of the lease since that holder was seen: once the wait is over,
+    /// the next acquire may create one.
+    absent: bool,
 }
 
 impl HoldOff {
@@ -23,6 +28,21 @@ impl HoldOff {
             self.until = None;
         }
         self.holder = Some((candidate.to_owned(), drops));
+        self.absent = false;
+    }
+
+    /// Whether an acquire must not create a lease the store has no record of.
+    pub fn wary(&self) -> bool {
+        self.holder.is_some() && !self.absent
+    }
+
+    /// A wary acquire found no record of the lease: wait a ttl from now (when the old holder
+    /// may only now be told), then acquire. Returns when to try again.
+    pub fn absent(&mut self, now: Instant, ttl: Duration) -> Instant {
+        self.absent = true;
+        let until = self.until.max(Some(now + ttl)).unwrap_or(now + ttl);
+        self.until = Some(until);
+        until
     }
 
     /// A request sent at `sent` failed: the store may have restarted or hung behind it. A
@@ -96,6 +116,28 @@ mod tests {
         assert!(h.until(now, 1, TTL).is_some());
         h.saw("a", 1);
         assert_eq!(h.until(now, 1, TTL), None);
+    }
+
+    #[test]
+    fn a_lease_the_store_lost_is_taken_only_a_ttl_later_and_then_without_wariness() {
+        let mut h = HoldOff::default();
+        let now = Instant::now();
+        assert!(
+            !h.wary(),
+            "nothing seen: a first acquire may create the lease"
+        );
+        h.saw("a", 0);
+        assert!(h.wary());
+        let again = h.absent(now, TTL);
+        assert_eq!(again, now + TTL);
+        assert_eq!(h.until(now, 0, TTL), Some(now + TTL));
+        assert_eq!(h.until(now + TTL, 0, TTL), None);
+        assert!(!h.wary(), "after the wait, the lease may be created");
+        h.saw("a", 0);
+        assert!(
+            h.wary(),
+            "a holder seen again makes the next acquire wary again"
+        );
     }
 
     #[test]

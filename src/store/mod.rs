@@ -63,6 +63,9 @@ pub(crate) enum Acquire {
     Granted { token: u64, since_ms: u64 },
     /// Someone holds it (possibly our own previous grant, which is now replaced).
     Held(Holder),
+    /// Asked warily, the store has no record of the lease at all: releases and expiry leave
+    /// one, so the store lost it (see `Store::acquire_wary`).
+    Absent,
 }
 
 impl Acquire {
@@ -112,6 +115,18 @@ pub(crate) trait Store: Send + Sync + 'static {
         me: &Candidate,
         ttl: Duration,
     ) -> Result<Acquire, StoreError>;
+
+    /// `acquire`, except that a store that can lose a lease's record (a restart without
+    /// persistence, a failover to a replica that missed it, a flush) answers `Absent` rather
+    /// than grant a lease it has no record of. A store that never loses one just acquires.
+    async fn acquire_wary(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        ttl: Duration,
+    ) -> Result<Acquire, StoreError> {
+        self.acquire(scope, me, ttl).await
+    }
 
     /// Extends our lease if it is still ours under `token`, and reports a pending request to
     /// hand over.

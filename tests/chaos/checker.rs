@@ -100,11 +100,14 @@ pub fn check(cfg: &Config, phases: &[PhaseResult]) -> Summary {
             p.procs.iter().filter(|c| c.el == 0).count(),
             p.elections,
             fmt_ns(p.stop - p.start),
-            [("handover", p.handover_slack), ("takeover", p.takeover_slack)]
-                .iter()
-                .filter(|(_, slack)| *slack > 0)
-                .map(|(what, slack)| format!("; {what} bound + {}", fmt_ns(*slack)))
-                .collect::<String>()
+            [
+                ("handover", p.handover_slack),
+                ("takeover", p.takeover_slack)
+            ]
+            .iter()
+            .filter(|(_, slack)| *slack > 0)
+            .map(|(what, slack)| format!("; {what} bound + {}", fmt_ns(*slack)))
+            .collect::<String>()
         ));
         for f in &p.faults {
             let k = s.faults.entry(f.kind).or_default();

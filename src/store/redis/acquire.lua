@@ -1,7 +1,9 @@
 -- Acquire: take the lease if it is free, expired, or a leftover of this same candidate; else
 -- report the holder.
--- KEYS: lease, token counter. ARGV: candidate id, host, pid, ttl ms.
--- Reply: {granted 0/1, candidate, host, pid, token, since ms, lease ms left}.
+-- KEYS: lease, token counter. ARGV: candidate id, host, pid, ttl ms, wary ('1': grant nothing
+-- when the lease key is missing).
+-- Reply: {granted 0/1, candidate, host, pid, token, since ms, lease ms left}, or {2} when wary
+-- and the key is missing: releases and expiry leave the key, so the store lost it.
 -- The lease's expiry lives in its value ('expires', store ms) and the key has no TTL, so no
 -- volatile-* eviction policy can delete it: only expiry or a release ends a lease.
 local lease, counter = KEYS[1], KEYS[2]
@@ -9,6 +11,9 @@ local t = redis.call('TIME')
 local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local now_ms = math.floor(now_us / 1000)
 local h = redis.call('HMGET', lease, 'candidate', 'host', 'pid', 'token', 'since', 'expires')
+if ARGV[5] == '1' and not h[1] then
+  return {2, '', '', '', '', '', 0}
+end
 if h[1] and h[1] ~= ARGV[1] then
   local left = (tonumber(h[6]) or 0) - now_ms
   if left > 0 then

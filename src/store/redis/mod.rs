@@ -237,6 +237,32 @@ fn holder(reply: HolderReply) -> Result<Holder, StoreError> {
     })
 }
 
+impl RedisStore {
+    async fn acquire_as(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        ttl: Duration,
+        wary: bool,
+    ) -> Result<Acquire, StoreError> {
+        let keys = [key(scope, "lease"), key(scope, "token")];
+        let args = [
+            me.id.clone(),
+            me.host.clone(),
+            me.pid.to_string(),
+            millis(ttl),
+            u8::from(wary).to_string(),
+        ];
+        let reply: HolderReply = self.invoke(&self.acquire, &keys, &args).await?;
+        if reply.0 == 2 {
+            return Ok(Acquire::Absent);
+        }
+        let granted = reply.0 == 1;
+        let h = holder(reply)?;
+        Ok(Acquire::from_holder(granted, h))
+    }
+}
+
 #[async_trait]
 impl Store for RedisStore {
     async fn acquire(
@@ -245,17 +271,16 @@ impl Store for RedisStore {
         me: &Candidate,
         ttl: Duration,
     ) -> Result<Acquire, StoreError> {
-        let keys = [key(scope, "lease"), key(scope, "token")];
-        let args = [
-            me.id.clone(),
-            me.host.clone(),
-            me.pid.to_string(),
-            millis(ttl),
-        ];
-        let reply: HolderReply = self.invoke(&self.acquire, &keys, &args).await?;
-        let granted = reply.0 == 1;
-        let h = holder(reply)?;
-        Ok(Acquire::from_holder(granted, h))
+        self.acquire_as(scope, me, ttl, false).await
+    }
+
+    async fn acquire_wary(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        ttl: Duration,
+    ) -> Result<Acquire, StoreError> {
+        self.acquire_as(scope, me, ttl, true).await
     }
 
     async fn renew(
