@@ -168,7 +168,7 @@ fn hung_connections_are_replaced_so_followers_still_take_over() {
         .url()
         .replace(&format!(":{}/", db.port()), &format!(":{}/", link.port()));
     let build = |url: &str, i: usize| {
-        Election::builder(url, &format!("hung-{i}"))
+        Election::builder(url, format!("hung-{i}"))
             .ttl(ttl)
             .build()
             .unwrap()
