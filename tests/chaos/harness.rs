@@ -1146,13 +1146,24 @@ impl Phase<'_> {
     }
 
     /// 4ms a statement for each election of a process (an acquire's round trip and commit on
-    /// an idle 2-core machine is 1-3ms): a quiet run saw takeovers up to 79ms past expiry on
-    /// MariaDB, 54ms on PostgreSQL, with 20 elections a process.
+    /// an idle 2-core machine is 1-3ms; a quiet run saw takeovers up to 79ms past expiry on
+    /// MariaDB, 54ms on PostgreSQL, with 20 elections a process), twice: a process's
+    /// statements run one after another on the server, and a store lease counts from the
+    /// moment the server runs the statement, not from its send (which the checker's expiry
+    /// counts from). So the dead leader's renewals, sent together for elections it took over
+    /// together, set expiries up to a statement per election late, and the follower's
+    /// acquires then queue the same way (one PostgreSQL takeover landed 128ms past expiry).
     fn sql_takeover_slack(&self) -> u64 {
         match self.which {
-            Which::Postgres | Which::MySql => self.cfg.elections as u64 * 4_000_000,
+            Which::Postgres | Which::MySql => 2 * self.sql_queue(),
             _ => 0,
         }
+    }
+
+    /// One statement for each election of a process: how long the last of a process's
+    /// statements sent together waits behind the others on the server.
+    fn sql_queue(&self) -> u64 {
+        self.cfg.elections as u64 * 4_000_000
     }
 
     /// Times the ensemble's writes (ZooKeeper only): at the start, and again at the end, when
@@ -1187,6 +1198,7 @@ impl Phase<'_> {
             .collect();
         let procs = std::mem::take(&mut *self.procs.lock().unwrap());
         let sql_slack = self.sql_takeover_slack();
+        let sql_queue = self.sql_queue();
         PhaseResult {
             name: self.name,
             expiry_slack: match self.which {
@@ -1202,6 +1214,10 @@ impl Phase<'_> {
                 Which::MySql => {
                     (self.cfg.ttl + self.cfg.takeover_bound()).as_nanos() as u64 + sql_slack
                 }
+                // A redeployed process releases every election it leads at once, and each
+                // follower's acquires for them queue on the server as after a crash (a loaded
+                // run saw 76-120ms for one process's twenty elections).
+                Which::Postgres => sql_queue,
                 // The last of a redeploy's releases, and the woken follower's create, each
                 // queue behind their session's other writes.
                 Which::ZooKeeper => (self.zk_bursts.0 + self.zk_bursts.1).as_nanos() as u64,

@@ -2,8 +2,9 @@
 //! [user[:password]@]host[:port]/database` with baton's options `table=` (default
 //! `baton_leases`) and `create_table=false`; docs/mysql.md has the DDL and the grants.
 //!
-//! Client: `mysql_async` (a small pool on baton's runtime thread; statements are prepared
-//! once per connection).
+//! Client: `mysql_async` on baton's runtime thread, with connections of baton's own (`conn`:
+//! up to four, statements prepared once per connection) instead of its pool, so that a
+//! connection that stops answering is replaced.
 //!
 //! Model (as PostgreSQL's, without a push):
 //! - One InnoDB row per election; times are the server's clock in Unix microseconds
@@ -16,7 +17,11 @@
 //!   clears the holder and keeps the row, so tokens keep growing.
 //! - No push exists: followers wake at the holder's expiry (one statement per lease period),
 //!   after a graceful release as after a crash.
+//! - A connection that broke under a statement (a restart, a reset) or was given up for not
+//!   answering counts as a drop: every leader of the process stops believing until a fresh
+//!   grant, since a failover may have lost its row.
 
+mod conn;
 pub(crate) mod url;
 
 use std::collections::BTreeMap;
@@ -24,9 +29,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use mysql_async::prelude::Queryable;
-use mysql_async::Pool;
 use tokio::sync::Notify;
+
+use conn::Conns;
 
 use super::{Acquire, Candidate, Holder, Renewal, Scope, Store, StoreError, StoreSpec, Watch};
 use url::MyUrl;
@@ -100,8 +105,8 @@ impl Statements {
 
 pub(crate) struct MyStore {
     url: MyUrl,
-    sql: Arc<Statements>,
-    pool: Pool,
+    sql: Statements,
+    conns: Conns,
 }
 
 type HolderRow = (String, String, i64, i64, i64, i64);
@@ -110,18 +115,17 @@ impl MyStore {
     /// Connects, and creates the lease table if it is missing (unless `create_table=false`).
     pub(crate) async fn connect(spec: &StoreSpec, timeout: Duration) -> Result<Self, StoreError> {
         let url = url::parse(&spec.seeds[0]).map_err(StoreError::Refused)?;
-        let pool = Pool::new(url.client_opts(timeout));
         let store = MyStore {
-            sql: Arc::new(Statements::new(&url.quoted_table())),
+            sql: Statements::new(&url.quoted_table()),
+            conns: Conns::new(url.client_opts(timeout), timeout),
             url,
-            pool,
         };
         store.ensure_table().await?;
         Ok(store)
     }
 
-    async fn conn(&self) -> Result<mysql_async::Conn, StoreError> {
-        self.pool.get_conn().await.map_err(|e| self.explain(e))
+    async fn conn(&self) -> Result<conn::Checked<'_>, StoreError> {
+        self.conns.get().await.map_err(|e| self.explain(e))
     }
 
     fn explain(&self, e: mysql_async::Error) -> StoreError {
@@ -173,25 +177,26 @@ impl MyStore {
     }
 }
 
-/// The acquire: its statements run as a task of their own, so an acquire abandoned by its
-/// caller (a timeout, a close) never leaves a half-read connection in the pool.
-async fn acquire_tx(
-    pool: Pool,
-    sql: Arc<Statements>,
-    scope: Scope,
-    me: Candidate,
-    ttl: Duration,
-) -> Result<Acquire, mysql_async::Error> {
-    let mut c = pool.get_conn().await?;
-    let key = (scope.prefix.clone(), scope.name.clone());
-    let vanished = || to_other(StoreError::Unreachable("the lease row vanished".into()));
-    c.exec_drop(&sql.ensure, key.clone()).await?;
-    let ttl_us = ttl.as_micros() as i64;
-    // A lease that expires between the update and the read is tried once more.
-    for _ in 0..2 {
-        c.exec_drop(
-            &sql.grant,
-            (
+/// The holder columns and the resign mark, as `read` returns them.
+type ReadRow = (String, String, i64, i64, i64, i64, bool);
+
+impl MyStore {
+    /// The acquire: take the row if it is free, expired or our own leftover, else read its
+    /// holder. Two statements when the row exists; a missing row is created and tried again.
+    async fn try_acquire(
+        &self,
+        scope: &Scope,
+        me: &Candidate,
+        ttl: Duration,
+    ) -> Result<Acquire, StoreError> {
+        let mut c = self.conn().await?;
+        let key = (scope.prefix.clone(), scope.name.clone());
+        let ttl_us = ttl.as_micros() as i64;
+        let e = |e| self.explain(e);
+        // A missing row is created once; a lease that expires between the update and the
+        // read is tried once more.
+        for _ in 0..3 {
+            let grant = (
                 me.id.clone(),
                 me.host.clone(),
                 i64::from(me.pid),
@@ -199,34 +204,39 @@ async fn acquire_tx(
                 scope.prefix.clone(),
                 scope.name.clone(),
                 me.id.clone(),
-            ),
-        )
-        .await?;
-        if c.affected_rows() > 0 {
-            // Ours for a ttl: nobody else can change the row before this read.
-            let (token, since_us): (i64, i64) = c
-                .exec_first(
-                    &sql.granted,
-                    (scope.prefix.clone(), scope.name.clone(), me.id.clone()),
-                )
-                .await?
-                .ok_or_else(vanished)?;
-            return Ok(Acquire::Granted {
-                token: token as u64,
-                since_ms: (since_us / 1000).max(0) as u64,
-            });
+            );
+            if c.exec_drop(&self.sql.grant, grant).await.map_err(e)? > 0 {
+                // Ours for a ttl: nobody else can change the row before this read.
+                let granted: Option<(i64, i64)> = c
+                    .exec_first(
+                        &self.sql.granted,
+                        (scope.prefix.clone(), scope.name.clone(), me.id.clone()),
+                    )
+                    .await
+                    .map_err(e)?;
+                let Some((token, since_us)) = granted else {
+                    break;
+                };
+                return Ok(Acquire::Granted {
+                    token: token as u64,
+                    since_ms: (since_us / 1000).max(0) as u64,
+                });
+            }
+            let row: Option<ReadRow> =
+                c.exec_first(&self.sql.read, key.clone()).await.map_err(e)?;
+            if let Some((a, b, c, d, e, f, _)) = row {
+                return Ok(Acquire::Held(holder((a, b, c, d, e, f))?));
+            }
+            // No live holder: the row is missing (the first acquire, a deleted row) or the
+            // lease ran out after the update.
+            c.exec_drop(&self.sql.ensure, key.clone())
+                .await
+                .map_err(e)?;
         }
-        let row: Option<(String, String, i64, i64, i64, i64, bool)> =
-            c.exec_first(&sql.read, key.clone()).await?;
-        if let Some((a, b, c, d, e, f, _)) = row {
-            return Ok(Acquire::Held(holder((a, b, c, d, e, f)).map_err(to_other)?));
-        }
+        Err(StoreError::Unreachable(
+            "the lease row changed under every attempt to take it; retrying".into(),
+        ))
     }
-    Err(vanished())
-}
-
-fn to_other(e: StoreError) -> mysql_async::Error {
-    mysql_async::Error::Other(Box::new(e))
 }
 
 /// A holder from `candidate, host, pid, token, since µs, left µs`.
@@ -267,10 +277,6 @@ fn classify(e: mysql_async::Error) -> StoreError {
             };
             StoreError::Refused(format!("MySQL refused: {} ({}){fix}", s.message, s.code))
         }
-        mysql_async::Error::Other(inner) => match inner.downcast::<StoreError>() {
-            Ok(e) => *e,
-            Err(other) => StoreError::Unreachable(format!("MySQL: {other}")),
-        },
         e => StoreError::Unreachable(format!("MySQL: {e}")),
     }
 }
@@ -283,19 +289,7 @@ impl Store for MyStore {
         me: &Candidate,
         ttl: Duration,
     ) -> Result<Acquire, StoreError> {
-        let task = tokio::spawn(acquire_tx(
-            self.pool.clone(),
-            self.sql.clone(),
-            scope.clone(),
-            me.clone(),
-            ttl,
-        ));
-        match task.await {
-            Ok(result) => result.map_err(|e| self.explain(e)),
-            Err(e) => Err(StoreError::Unreachable(format!(
-                "the acquire task failed: {e}"
-            ))),
-        }
+        self.try_acquire(scope, me, ttl).await
     }
 
     async fn renew(
@@ -316,15 +310,16 @@ impl Store for MyStore {
             me.id.clone(),
             token,
         );
-        c.exec_drop(&self.sql.renew, params)
+        let renewed = c
+            .exec_drop(&self.sql.renew, params)
             .await
             .map_err(|e| self.explain(e))?;
-        if c.affected_rows() == 0 {
+        if renewed == 0 {
             return Ok(Renewal::Lost);
         }
         // The resign mark: read after the renewal (a mark set in between is seen next time).
         let key = (scope.prefix.clone(), scope.name.clone());
-        let row: Option<(String, String, i64, i64, i64, i64, bool)> = c
+        let row: Option<ReadRow> = c
             .exec_first(&self.sql.read, key)
             .await
             .map_err(|e| self.explain(e))?;
@@ -355,16 +350,17 @@ impl Store for MyStore {
             token,
             token,
         );
-        c.exec_drop(&self.sql.release, params)
+        let released = c
+            .exec_drop(&self.sql.release, params)
             .await
             .map_err(|e| self.explain(e))?;
-        Ok(c.affected_rows() > 0)
+        Ok(released > 0)
     }
 
     async fn read(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
         let mut c = self.conn().await?;
         let key = (scope.prefix.clone(), scope.name.clone());
-        let row: Option<(String, String, i64, i64, i64, i64, bool)> = c
+        let row: Option<ReadRow> = c
             .exec_first(&self.sql.read, key)
             .await
             .map_err(|e| self.explain(e))?;
@@ -378,25 +374,33 @@ impl Store for MyStore {
         Err(StoreError::Refused(replicas_refusal()))
     }
 
-    /// No push exists: the watch never fires, and followers wake at the holder's expiry.
+    /// No push exists: followers wake at the holder's expiry. The watch fires only when a
+    /// connection drops, so that a leader stops believing at once.
     async fn watch(&self, _scope: &Scope) -> Result<Watch, StoreError> {
+        let notify = Arc::new(Notify::new());
+        self.conns.watch(&notify);
         Ok(Watch {
-            notify: std::sync::Arc::new(Notify::new()),
-            drops: Default::default(),
+            notify,
+            drops: self.conns.drops.clone(),
             _guard: Box::new(()),
         })
+    }
+
+    fn stalled(&self, sent_nanos: u64) {
+        self.conns.stalled(sent_nanos);
     }
 
     async fn request_resign(&self, scope: &Scope) -> Result<Option<Holder>, StoreError> {
         let mut c = self.conn().await?;
         let key = (scope.prefix.clone(), scope.name.clone());
-        c.exec_drop(&self.sql.resign, key.clone())
+        let marked = c
+            .exec_drop(&self.sql.resign, key.clone())
             .await
             .map_err(|e| self.explain(e))?;
-        if c.affected_rows() == 0 {
+        if marked == 0 {
             return Ok(None);
         }
-        let row: Option<(String, String, i64, i64, i64, i64, bool)> = c
+        let row: Option<ReadRow> = c
             .exec_first(&self.sql.read, key)
             .await
             .map_err(|e| self.explain(e))?;

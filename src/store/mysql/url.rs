@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mysql_async::{Opts, OptsBuilder, PoolConstraints, PoolOpts};
+use mysql_async::{Opts, OptsBuilder};
 
 const FORM: &str =
     "mysql://[user[:password]@]host[:port]/database[?table=NAME&create_table=false] (or mariadb://)";
@@ -28,11 +28,8 @@ impl MyUrl {
 
     /// The client options for a store whose requests may take `timeout`: server time in UTC
     /// (lease times are Unix microseconds), matched rows counted as affected (a renewal in the
-    /// same microsecond still counts), a small pool, keepalive.
+    /// same microsecond still counts), keepalive.
     pub fn client_opts(&self, timeout: Duration) -> Opts {
-        let pool = PoolOpts::default()
-            .with_constraints(PoolConstraints::new(1, 4).expect("1 <= 4"))
-            .with_inactive_connection_ttl(Duration::from_secs(60));
         OptsBuilder::from_opts(self.opts.clone())
             // A lock held longer than this is a stuck transaction: fail fast and retry.
             .init(vec![
@@ -42,7 +39,6 @@ impl MyUrl {
             .client_found_rows(true)
             .tcp_keepalive(Some((timeout / 3).max(Duration::from_secs(1))))
             .prefer_socket(false)
-            .pool_opts(pool)
             .into()
     }
 }

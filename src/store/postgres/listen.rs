@@ -1,9 +1,13 @@
 //! Release notifications: one connection of its own per store runs `LISTEN` on the table's
 //! channel and wakes the elections named in each payload. It reconnects by itself; every
 //! (re)connect wakes every election, since a release may have gone unheard meanwhile.
+//!
+//! A hung link sends no RST and a listening connection sends nothing, so nothing would show
+//! that it stopped hearing: it is replaced when the statement connection drops or is replaced
+//! (the same link), and when a ping every `timeout` gets no answer within `timeout`.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
@@ -47,9 +51,16 @@ pub(super) struct Listener {
 }
 
 impl Listener {
-    pub fn start(config: Config, channel: String, watchers: Weak<Watchers>) -> Listener {
+    /// `relisten` makes it reconnect; `timeout` spaces and limits its pings.
+    pub fn start(
+        config: Config,
+        channel: String,
+        watchers: Weak<Watchers>,
+        relisten: Arc<Notify>,
+        timeout: Duration,
+    ) -> Listener {
         let (tx, ready) = watch::channel(false);
-        let task = tokio::spawn(run(config, channel, watchers, tx));
+        let task = tokio::spawn(run(config, channel, watchers, tx, relisten, timeout));
         Listener { ready, task }
     }
 }
@@ -65,6 +76,8 @@ async fn run(
     channel: String,
     watchers: Weak<Watchers>,
     ready: watch::Sender<bool>,
+    relisten: Arc<Notify>,
+    timeout: Duration,
 ) {
     let listen = format!("LISTEN \"{}\"", channel.replace('"', "\"\""));
     let mut pause = Duration::from_millis(50);
@@ -93,14 +106,25 @@ async fn run(
                     if let Some(w) = watchers.upgrade() {
                         wake_all(&w);
                     }
-                    // Keeps the client (and with it the session) until the pump ends.
-                    std::future::pending::<Result<(), tokio_postgres::Error>>().await
+                    // Keeps the client (and with it the session) until the pump ends, or
+                    // until a ping goes unanswered.
+                    loop {
+                        tokio::time::sleep(timeout).await;
+                        let ping = tokio::time::timeout(timeout, client.simple_query(""));
+                        if ping.await.is_err() {
+                            tracing::warn!(
+                                "the PostgreSQL LISTEN connection stopped answering; replacing it"
+                            );
+                            return Ok::<(), tokio_postgres::Error>(());
+                        }
+                    }
                 };
                 tokio::select! {
                     _ = pump => {}
                     r = subscribe => if let Err(e) = r {
                         tracing::warn!(error = %e, "LISTEN failed: handover waits for lease expiry until it works");
-                    }
+                    },
+                    _ = relisten.notified() => {}
                 }
                 pause = Duration::from_millis(50);
             }

@@ -54,6 +54,8 @@ pub(crate) struct PgStore {
     conn: Arc<Conn>,
     watchers: Arc<Watchers>,
     listener: Mutex<Option<Listener>>,
+    /// Makes the listener reconnect (the statement connection dropped or was replaced).
+    relisten: Arc<Notify>,
     timeout: Duration,
 }
 
@@ -71,10 +73,14 @@ impl PgStore {
         conn::tune(&mut url.config, timeout);
         let watchers: Arc<Watchers> = Arc::default();
         let weak = Arc::downgrade(&watchers);
+        let relisten = Arc::new(Notify::new());
+        let relisten_on_drop = relisten.clone();
         let wake = Box::new(move || {
             if let Some(w) = weak.upgrade() {
                 listen::wake_all(&w);
             }
+            // The listener shares the link that failed: it may be as deaf.
+            relisten_on_drop.notify_one();
         });
         let store = PgStore {
             sql: Statements::new(&url.quoted_table()),
@@ -82,6 +88,7 @@ impl PgStore {
             url,
             watchers,
             listener: Mutex::new(None),
+            relisten,
             timeout,
         };
         store.ensure_table().await?;
@@ -156,6 +163,8 @@ impl PgStore {
                     self.url.config.clone(),
                     self.url.channel(),
                     Arc::downgrade(&self.watchers),
+                    self.relisten.clone(),
+                    self.timeout,
                 )
             });
             l.ready.clone()
