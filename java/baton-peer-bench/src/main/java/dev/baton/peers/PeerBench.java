@@ -161,7 +161,7 @@ public final class PeerBench {
                 }
                 long kill = System.nanoTime();
                 leader.kill();
-                long expiry = expiryNanos(store, name, -1);
+                long expiry = expiryNanos(store, c, name, -1);
                 long until = 150_000;
                 Proc.Line first = null;
                 for (long t0 = System.nanoTime(); first == null && System.nanoTime() - t0 < until * 1_000_000; ) {
@@ -211,27 +211,38 @@ public final class PeerBench {
             Proc follower = b;
 
             // 1. Graceful handover: leader releases, follower's grant; the old leader joins again.
+            // A round without a grant is a stall: reported (with both JVMs' thread dumps in the
+            // log) and counted in the table; the rounds go on, unless three stall in a row.
             List<Double> handovers = new ArrayList<>();
-            for (int i = 0; i < rounds; i++) {
+            int stalls = 0;
+            int stalledInARow = 0;
+            for (int i = 0; i < rounds && stalledInARow < 3; i++) {
                 // Who leads by the events (a lease lost to a missed renewal moves leadership too).
                 if (!leader.leadsByEvents() && follower.leadsByEvents()) {
                     Proc t = leader;
                     leader = follower;
                     follower = t;
                 }
+                // Stamped before the command: a fast candidate answers before send() returns.
+                long sent = System.nanoTime();
                 leader.send("release");
-                Proc.Line rel = leader.await("released", lastStamp(leader, "released") + 1, 10_000);
+                Proc.Line rel = leader.await("released", sent, 10_000);
                 Proc.Line g = rel == null ? null : follower.await("granted", rel.ns(), 15_000);
                 if (g == null) {
-                    long zero = rel == null ? System.nanoTime() : rel.ns();
-                    System.err.println("  [" + c + "] handover " + i + ": no grant within 15 s; stopping the rounds. "
-                        + leader.label + " (told to release): " + leader.tail(6, zero) + "; "
-                        + follower.label + ": " + follower.tail(6, zero));
-                    // Campaign again, so that the measures below still have two candidates.
+                    stalls++;
+                    stalledInARow++;
+                    System.err.println("  [" + c + "] handover " + i + ": " + (rel == null
+                        ? "no 'released' within 10 s of the command" : "no grant within 15 s of the release")
+                        + " (thread dumps in " + log + "). " + leader.label + " (told to release): "
+                        + leader.tail(6, sent) + "; " + follower.label + ": " + follower.tail(6, sent));
+                    leader.threadDump();
+                    follower.threadDump();
+                    // Campaign again, so that the next round (and the measures below) have two candidates.
                     leader.send("join");
                     Thread.sleep(1000);
-                    break;
+                    continue;
                 }
+                stalledInARow = 0;
                 handovers.add((g.ns() - rel.ns()) / 1e6);
                 leader.send("join");
                 Thread.sleep(300); // the new follower subscribes / starts waiting
@@ -239,10 +250,11 @@ public final class PeerBench {
                 leader = follower;
                 follower = t;
             }
+            put(c, "handover.n", handovers.size());
+            put(c, "handover.stalls", stalls);
             if (!handovers.isEmpty()) {
                 put(c, "handover.p50", Stats.percentile(handovers, 50));
                 put(c, "handover.p99", Stats.percentile(handovers, 99));
-                put(c, "handover.n", handovers.size());
             }
             if (c.equals("floor")) {
                 return;
@@ -268,6 +280,7 @@ public final class PeerBench {
 
             // 3. Crash with the common lease: SIGKILL the leader, the follower's grant vs the expiry.
             List<Double> past = new ArrayList<>();
+            int noTakeover = 0;
             for (int i = 0; i < crashRounds; i++) {
                 Thread.sleep(300 + (long) (Math.random() * lease / 2)); // a random point of the renewal cycle
                 if (!leader.leadsByEvents() && follower.leadsByEvents()) {
@@ -277,10 +290,12 @@ public final class PeerBench {
                 }
                 long kill = System.nanoTime();
                 leader.kill();
-                long expiry = expiryNanos(store, name, kill + lease * 1_000_000);
+                long expiry = expiryNanos(store, c, name, kill + lease * 1_000_000);
                 Proc.Line g = follower.await("granted", kill, lease * 5 + 10_000);
                 if (g == null) {
+                    noTakeover++;
                     System.err.println("  [" + c + "] crash " + i + ": no takeover within " + (lease * 5 + 10_000) + " ms");
+                    follower.threadDump();
                 } else if (expiry > 0) {
                     past.add((g.ns() - expiry) / 1e6);
                 }
@@ -291,6 +306,8 @@ public final class PeerBench {
                 leader = follower;
                 follower = n;
             }
+            put(c, "crash.stalls", noTakeover);
+            put(c, "crash.rounds", crashRounds);
             if (!past.isEmpty()) {
                 put(c, "crash.common.p50", Stats.percentile(past, 50));
                 put(c, "crash.common.max", Stats.percentile(past, 100));
@@ -362,9 +379,9 @@ public final class PeerBench {
      * The dead lease's end read from the store right after a kill (Redis, PostgreSQL), or
      * {@code otherwise} where the store cannot say (ZooKeeper sessions).
      */
-    private static long expiryNanos(Servers.Store store, String name, long otherwise) {
+    private static long expiryNanos(Servers.Store store, String c, String name, long otherwise) {
         if (store instanceof Servers.Redis r) {
-            return r.expiryNanos(name);
+            return r.expiryNanos(Contenders.leaseKey(c, name), name);
         }
         if (store instanceof Servers.Postgres p) {
             return p.expiryNanos(name);
