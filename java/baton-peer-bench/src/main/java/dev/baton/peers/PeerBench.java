@@ -279,14 +279,29 @@ public final class PeerBench {
             }
 
             // 3. Crash with the common lease: SIGKILL the leader, the follower's grant vs the expiry.
+            // The candidate that replaces the killed one is a standby whose JVM started during
+            // the round before (while the last one joined), never while a takeover is timed.
             List<Double> past = new ArrayList<>();
             int noTakeover = 0;
+            Proc next = crashRounds > 0 ? standby(c, 0, store, name, lease, log, all) : null;
             for (int i = 0; i < crashRounds; i++) {
+                if (next.await("standby", -1, 120_000) == null) {
+                    throw new IllegalStateException("standby " + next.label + " never started (log: " + log + ")");
+                }
                 Thread.sleep(300 + (long) (Math.random() * lease / 2)); // a random point of the renewal cycle
                 if (!leader.leadsByEvents() && follower.leadsByEvents()) {
                     Proc t = leader;
                     leader = follower;
                     follower = t;
+                }
+                if (c.equals("shedlock")) {
+                    // ShedLock never revokes, so events do not say who holds the lock: kill the
+                    // one whose run starts next, inside its job, while its lock is held.
+                    Proc who = nextRun(leader, follower);
+                    if (who == follower) {
+                        follower = leader;
+                        leader = who;
+                    }
                 }
                 long kill = System.nanoTime();
                 leader.kill();
@@ -299,8 +314,9 @@ public final class PeerBench {
                 } else if (expiry > 0) {
                     past.add((g.ns() - expiry) / 1e6);
                 }
-                Proc n = new Proc(c + "-C" + i, c, store.url(), name, lease, log);
-                all.add(n);
+                Proc n = next;
+                n.send("start");
+                next = i + 1 < crashRounds ? standby(c, i + 1, store, name, lease, log, all) : null;
                 n.await("ready", -1, 120_000);
                 Thread.sleep(1000);
                 leader = follower;
@@ -389,6 +405,13 @@ public final class PeerBench {
         return otherwise;
     }
 
+    private static Proc standby(String c, int i, Servers.Store store, String name, long lease, File log, List<Proc> all)
+        throws java.io.IOException {
+        Proc p = new Proc(c + "-C" + i, c, store.url(), name, lease, log, true);
+        all.add(p);
+        return p;
+    }
+
     private static Proc otherOf(List<Proc> all, Proc who) {
         for (int i = all.size() - 1; i >= 0; i--) {
             Proc p = all.get(i);
@@ -397,6 +420,20 @@ public final class PeerBench {
             }
         }
         throw new IllegalStateException("no live second candidate");
+    }
+
+    /** The first of the two to start a run (ShedLock's grant) from now on. */
+    private static Proc nextRun(Proc x, Proc y) throws InterruptedException {
+        long now = System.nanoTime();
+        for (long t0 = now; System.nanoTime() - t0 < 10_000_000_000L; ) {
+            if (x.await("granted", now, 10) != null) {
+                return x;
+            }
+            if (y.await("granted", now, 10) != null) {
+                return y;
+            }
+        }
+        throw new IllegalStateException("no ShedLock run started within 10 s");
     }
 
     /** The process whose latest grant is the most recent one. */

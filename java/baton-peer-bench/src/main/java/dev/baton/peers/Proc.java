@@ -21,6 +21,12 @@ final class Proc {
     private final File log;
 
     Proc(String label, String kind, String url, String election, long leaseMs, File log) throws IOException {
+        this(label, kind, url, election, leaseMs, log, false);
+    }
+
+    /** A standby starts its JVM and client but campaigns only when sent {@code start}. */
+    Proc(String label, String kind, String url, String election, long leaseMs, File log, boolean standby)
+        throws IOException {
         this.label = label;
         this.log = log;
         List<String> cmd = new ArrayList<>(List.of(
@@ -29,6 +35,9 @@ final class Proc {
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
             "-cp", System.getProperty("java.class.path"),
             Candidate.class.getName(), kind, url, election, Long.toString(leaseMs)));
+        if (standby) {
+            cmd.add("standby");
+        }
         process = new ProcessBuilder(cmd)
             .redirectError(ProcessBuilder.Redirect.appendTo(log))
             .start();

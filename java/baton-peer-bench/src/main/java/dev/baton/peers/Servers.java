@@ -113,22 +113,21 @@ final class Servers {
             try (Jedis j = jedis()) {
                 long remainingUs;
                 long sent;
-                long answered;
-                // Stamped around the one command that reads the server's clock (its middle):
-                // a stamp after further round trips would move the expiry late by their time.
+                // Stamped when the command that reads the server's clock is sent: the server
+                // reads it later, so "past expiry" can only be overstated, by the one-way
+                // latency. (A stamp on the answer, or the round trip's middle, understated it by
+                // the time the bench took to wake up under load: baton's cell came out negative.)
                 if (j.type(key).equals("hash") && j.hexists(key, "expires")) {
                     long expires = Long.parseLong(j.hget(key, "expires"));
                     sent = System.nanoTime();
                     List<String> t = j.time();
-                    answered = System.nanoTime();
                     remainingUs = expires * 1000 - (Long.parseLong(t.get(0)) * 1_000_000 + Long.parseLong(t.get(1)));
                 } else {
                     sent = System.nanoTime();
                     long pttl = j.pttl(key);
-                    answered = System.nanoTime();
                     remainingUs = pttl < 0 ? pttl : pttl * 1000;
                 }
-                long now = sent + (answered - sent) / 2;
+                long now = sent;
                 if (remainingUs >= 0) {
                     return now + remainingUs * 1000;
                 }
@@ -440,8 +439,8 @@ final class Servers {
                         s.setString(1, election);
                         long sent = System.nanoTime();
                         try (ResultSet r = s.executeQuery()) {
-                            // The server's now() fell between the send and the answer: take the middle.
-                            long now = sent + (System.nanoTime() - sent) / 2;
+                            // The server's now() came after the send: stamped there, as for Redis.
+                            long now = sent;
                             if (r.next()) {
                                 long remainingMs = r.getLong(1);
                                 if (!r.wasNull() && remainingMs >= 0) {
