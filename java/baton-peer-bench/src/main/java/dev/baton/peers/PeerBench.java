@@ -33,8 +33,11 @@ public final class PeerBench {
         RESULTS.computeIfAbsent(contender, k -> new ConcurrentHashMap<>()).put(row, value);
     }
 
+    /** When the bench started, for the notes' elapsed seconds (where the run's time goes). */
+    private static final long START = System.nanoTime();
+
     static void note(String text) {
-        System.out.println("  .. " + text);
+        System.out.printf(Locale.ROOT, "  .. [%4.0f s] %s%n", (System.nanoTime() - START) / 1e9, text);
         System.out.flush();
     }
 
@@ -50,29 +53,23 @@ public final class PeerBench {
         List<String> contenders = Arrays.asList(ARGS.getOrDefault("contenders", String.join(",", Contenders.ALL)).split(","));
         logDir = new File(ARGS.getOrDefault("logs", "target/bench-peers"));
         logDir.mkdirs();
-        long start = System.nanoTime();
+        long start = START;
         double[] load = loadAverage();
         System.out.printf(Locale.ROOT, "baton peer bench: %d CPUs, load average %.2f at start, %s%n",
             Runtime.getRuntime().availableProcessors(), load[0], Instant.now());
-        String versions;
-        try (Servers.Redis r = new Servers.Redis(); Servers.ZooKeeper z = new Servers.ZooKeeper(new File(logDir, "zk-version.log"))) {
-            versions = r.version() + ", " + z.version();
-        }
-        if (contenders.stream().anyMatch(Contenders::onPostgres)) {
-            try (Servers.Postgres p = new Servers.Postgres(new File(logDir, "pg-version.log"))) {
-                versions += ", " + p.version();
-            }
-        }
-        System.out.println("stores: " + versions + " (each started by the bench on 127.0.0.1)");
-
-        defaultsPhase(contenders);
+        // The common-lease phase's stores, started first: their versions are the table's, and
+        // they idle through the default-settings phase (which starts stores of its own).
         try (Servers.Redis redis = new Servers.Redis(); Servers.ZooKeeper zk = new Servers.ZooKeeper(new File(logDir, "zk.log"));
              Servers.Postgres pg = contenders.stream().anyMatch(Contenders::onPostgres)
                  ? new Servers.Postgres(new File(logDir, "pg.log")) : null) {
+            System.out.println("stores: " + redis.version() + ", " + zk.version() + (pg == null ? "" : ", " + pg.version())
+                + " (each started by the bench on 127.0.0.1)");
+            defaultsPhase(contenders);
             for (String c : contenders) {
                 commonLeasePhase(c, Contenders.onZooKeeper(c) ? zk : Contenders.onPostgres(c) ? pg : redis, redis);
             }
         }
+        note("done");
         double[] loadEnd = loadAverage();
         Table.print(contenders, RESULTS, arg("lease", 2000));
         System.out.printf(Locale.ROOT, "%nMeasured in %.0f s; load average %.2f at start, %.2f at the end (1-minute).%n",
