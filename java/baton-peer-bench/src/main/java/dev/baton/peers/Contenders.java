@@ -64,7 +64,7 @@ final class Contenders {
     /**
      * The Redis key a contender keeps its lease in, for the expiry probe. Only that key: a
      * library's other keys of the election can outlive the lease (Redisson's unlock latch,
-     * `redisson_unlock_latch:{name}:<request>`, lives ~15 s after each unlock).
+     * `redisson_unlock_latch:{name}:<request>`, lives 16-20 s after each unlock).
      */
     static String leaseKey(String kind, String election) {
         return switch (kind) {
