@@ -1,9 +1,9 @@
 # `make bench-peers` (issue 16): baton against the libraries users would pick instead
 # (Redisson, Spring Integration on Redis and on PostgreSQL, ShedLock, Curator) and a
 # hand-written raw-Redis floor, each candidate a JVM of its own, one table (docs/bench-peers.md).
-# About 15 minutes (estimated: 12 before the PostgreSQL columns, which add 2 to 3); not part
-# of `make test`, which only compiles the harness (compile-bench-peers, ~20 s once deps are
-# cached).
+# 808 s measured on the quiet 2-core VM, 999 s at load average ~8 (docs/bench-peers.md); not
+# part of `make test`, which only compiles the harness (compile-bench-peers, ~30 s once deps
+# are cached).
 # Round counts: make bench-peers PEERS_ARGS="rounds=50 crashRounds=5 pauseRounds=2 idleWindow=30"
 
 PEERS_DIR := $(JAVA_DIR)/baton-peer-bench

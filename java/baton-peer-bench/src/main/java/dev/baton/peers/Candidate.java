@@ -11,12 +11,15 @@ import java.util.concurrent.TimeUnit;
 /**
  * A candidate process: runs one contender and talks to {@link PeerBench} through lines.
  * Out: {@code ready}, {@code granted NS}, {@code revoked NS}, {@code released NS}, {@code act NS},
- * {@code check NS_PER_CALL CALLS}, {@code error TEXT}. In: {@code release}, {@code join},
- * {@code act on|off}, {@code check}. Stamps are System.nanoTime(), CLOCK_MONOTONIC on Linux:
+ * {@code check NS_PER_CALL CALLS}, {@code error TEXT}, {@code standby}. In: {@code release},
+ * {@code join}, {@code start} (a standby's first join, then {@code ready}), {@code act on|off},
+ * {@code check}. Stamps are System.nanoTime(), CLOCK_MONOTONIC on Linux:
  * one clock for every process of the machine, so stamps of two processes can be subtracted.
  * Stdin's end (the bench died) ends the process.
  *
- * <p>Arguments: contender store-url election lease-ms (0: the library's default).
+ * <p>Arguments: contender store-url election lease-ms (0: the library's default) [standby]. A
+ * standby builds its client, prints {@code standby} and campaigns only at {@code start}: its JVM
+ * starts while nothing is measured.
  */
 public final class Candidate {
     private static final PrintStream OUT = new PrintStream(System.out, false, StandardCharsets.UTF_8);
@@ -62,8 +65,12 @@ public final class Candidate {
         }, "stdin");
         reader.setDaemon(true);
         reader.start();
-        c.join();
-        say("ready");
+        if (args.length > 4 && args[4].equals("standby")) {
+            say("standby");
+        } else {
+            c.join();
+            say("ready");
+        }
         while (true) {
             String cmd = commands.poll(10, TimeUnit.MILLISECONDS);
             try {
@@ -88,6 +95,10 @@ public final class Candidate {
                 c.release();
             }
             case "join" -> c.join();
+            case "start" -> {
+                c.join();
+                say("ready");
+            }
             case "act on" -> {
                 acting = true;
                 actEnabled = true;

@@ -61,6 +61,22 @@ final class Contenders {
         return onZooKeeper(kind) ? "baton-zk" : onPostgres(kind) ? "baton-pg" : "baton";
     }
 
+    /**
+     * The Redis key a contender keeps its lease in, for the expiry probe. Only that key: a
+     * library's other keys of the election can outlive the lease (Redisson's unlock latch,
+     * `redisson_unlock_latch:{name}:<request>`, lives 16-20 s after each unlock).
+     */
+    static String leaseKey(String kind, String election) {
+        return switch (kind) {
+            case "baton" -> "baton:{" + election + "}:lease"; // a hash: its `expires` field
+            case "redisson-lock", "redisson-fenced" -> election; // a hash: owner -> count, the key's TTL
+            case "si-spin", "si-pubsub" -> election + ":leader"; // registry key : the candidate's role
+            case "shedlock" -> "job-lock:default:" + election; // job-lock:<environment>:<lock name>
+            case "floor" -> "floor:" + election + ":lease";
+            default -> throw new IllegalArgumentException(kind + " keeps no lease in Redis");
+        };
+    }
+
     static Contender create(String kind, String url, String election, long leaseMs) throws Exception {
         return switch (kind) {
             case "baton", "baton-zk", "baton-pg" -> new Baton(url, election, leaseMs);
@@ -130,6 +146,7 @@ final class Contenders {
         private final Semaphore releaseAsked = new Semaphore(0);
         private final Semaphore released = new Semaphore(0);
         private volatile long threadId = -1;
+        private volatile boolean holding;
 
         RedissonLock(String url, String name, long leaseMs, boolean fenced) {
             Config config = new Config();
@@ -150,11 +167,13 @@ final class Contenders {
                 } else {
                     lock.lock();
                 }
+                holding = true;
                 Candidate.granted();
                 releaseAsked.acquireUninterruptibly();
                 try {
                     lock.unlock();
                 } finally {
+                    holding = false;
                     Candidate.revoked();
                     released.release();
                 }
@@ -163,8 +182,14 @@ final class Contenders {
             t.start();
         }
 
+        /** Unlocks on the locking thread; a candidate still waiting in lock() has nothing to release. */
         @Override
         public void release() {
+            if (!holding) {
+                // Waiting here would block the command loop until this candidate got the lock.
+                Candidate.say("error release while not holding the lock (its lock() still waits)");
+                return;
+            }
             releaseAsked.release();
             released.acquireUninterruptibly();
         }

@@ -33,8 +33,11 @@ public final class PeerBench {
         RESULTS.computeIfAbsent(contender, k -> new ConcurrentHashMap<>()).put(row, value);
     }
 
+    /** When the bench started, for the notes' elapsed seconds (where the run's time goes). */
+    private static final long START = System.nanoTime();
+
     static void note(String text) {
-        System.out.println("  .. " + text);
+        System.out.printf(Locale.ROOT, "  .. [%4.0f s] %s%n", (System.nanoTime() - START) / 1e9, text);
         System.out.flush();
     }
 
@@ -50,29 +53,23 @@ public final class PeerBench {
         List<String> contenders = Arrays.asList(ARGS.getOrDefault("contenders", String.join(",", Contenders.ALL)).split(","));
         logDir = new File(ARGS.getOrDefault("logs", "target/bench-peers"));
         logDir.mkdirs();
-        long start = System.nanoTime();
+        long start = START;
         double[] load = loadAverage();
         System.out.printf(Locale.ROOT, "baton peer bench: %d CPUs, load average %.2f at start, %s%n",
             Runtime.getRuntime().availableProcessors(), load[0], Instant.now());
-        String versions;
-        try (Servers.Redis r = new Servers.Redis(); Servers.ZooKeeper z = new Servers.ZooKeeper(new File(logDir, "zk-version.log"))) {
-            versions = r.version() + ", " + z.version();
-        }
-        if (contenders.stream().anyMatch(Contenders::onPostgres)) {
-            try (Servers.Postgres p = new Servers.Postgres(new File(logDir, "pg-version.log"))) {
-                versions += ", " + p.version();
-            }
-        }
-        System.out.println("stores: " + versions + " (each started by the bench on 127.0.0.1)");
-
-        defaultsPhase(contenders);
+        // The common-lease phase's stores, started first: their versions are the table's, and
+        // they idle through the default-settings phase (which starts stores of its own).
         try (Servers.Redis redis = new Servers.Redis(); Servers.ZooKeeper zk = new Servers.ZooKeeper(new File(logDir, "zk.log"));
              Servers.Postgres pg = contenders.stream().anyMatch(Contenders::onPostgres)
                  ? new Servers.Postgres(new File(logDir, "pg.log")) : null) {
+            System.out.println("stores: " + redis.version() + ", " + zk.version() + (pg == null ? "" : ", " + pg.version())
+                + " (each started by the bench on 127.0.0.1)");
+            defaultsPhase(contenders);
             for (String c : contenders) {
                 commonLeasePhase(c, Contenders.onZooKeeper(c) ? zk : Contenders.onPostgres(c) ? pg : redis, redis);
             }
         }
+        note("done");
         double[] loadEnd = loadAverage();
         Table.print(contenders, RESULTS, arg("lease", 2000));
         System.out.printf(Locale.ROOT, "%nMeasured in %.0f s; load average %.2f at start, %.2f at the end (1-minute).%n",
@@ -161,7 +158,7 @@ public final class PeerBench {
                 }
                 long kill = System.nanoTime();
                 leader.kill();
-                long expiry = expiryNanos(store, name, -1);
+                long expiry = expiryNanos(store, c, name, -1);
                 long until = 150_000;
                 Proc.Line first = null;
                 for (long t0 = System.nanoTime(); first == null && System.nanoTime() - t0 < until * 1_000_000; ) {
@@ -211,27 +208,38 @@ public final class PeerBench {
             Proc follower = b;
 
             // 1. Graceful handover: leader releases, follower's grant; the old leader joins again.
+            // A round without a grant is a stall: reported (with both JVMs' thread dumps in the
+            // log) and counted in the table; the rounds go on, unless three stall in a row.
             List<Double> handovers = new ArrayList<>();
-            for (int i = 0; i < rounds; i++) {
+            int stalls = 0;
+            int stalledInARow = 0;
+            for (int i = 0; i < rounds && stalledInARow < 3; i++) {
                 // Who leads by the events (a lease lost to a missed renewal moves leadership too).
                 if (!leader.leadsByEvents() && follower.leadsByEvents()) {
                     Proc t = leader;
                     leader = follower;
                     follower = t;
                 }
+                // Stamped before the command: a fast candidate answers before send() returns.
+                long sent = System.nanoTime();
                 leader.send("release");
-                Proc.Line rel = leader.await("released", lastStamp(leader, "released") + 1, 10_000);
+                Proc.Line rel = leader.await("released", sent, 10_000);
                 Proc.Line g = rel == null ? null : follower.await("granted", rel.ns(), 15_000);
                 if (g == null) {
-                    long zero = rel == null ? System.nanoTime() : rel.ns();
-                    System.err.println("  [" + c + "] handover " + i + ": no grant within 15 s; stopping the rounds. "
-                        + leader.label + " (told to release): " + leader.tail(6, zero) + "; "
-                        + follower.label + ": " + follower.tail(6, zero));
-                    // Campaign again, so that the measures below still have two candidates.
+                    stalls++;
+                    stalledInARow++;
+                    System.err.println("  [" + c + "] handover " + i + ": " + (rel == null
+                        ? "no 'released' within 10 s of the command" : "no grant within 15 s of the release")
+                        + " (thread dumps in " + log + "). " + leader.label + " (told to release): "
+                        + leader.tail(6, sent) + "; " + follower.label + ": " + follower.tail(6, sent));
+                    leader.threadDump();
+                    follower.threadDump();
+                    // Campaign again, so that the next round (and the measures below) have two candidates.
                     leader.send("join");
                     Thread.sleep(1000);
-                    break;
+                    continue;
                 }
+                stalledInARow = 0;
                 handovers.add((g.ns() - rel.ns()) / 1e6);
                 leader.send("join");
                 Thread.sleep(300); // the new follower subscribes / starts waiting
@@ -239,10 +247,11 @@ public final class PeerBench {
                 leader = follower;
                 follower = t;
             }
+            put(c, "handover.n", handovers.size());
+            put(c, "handover.stalls", stalls);
             if (!handovers.isEmpty()) {
                 put(c, "handover.p50", Stats.percentile(handovers, 50));
                 put(c, "handover.p99", Stats.percentile(handovers, 99));
-                put(c, "handover.n", handovers.size());
             }
             if (c.equals("floor")) {
                 return;
@@ -267,30 +276,51 @@ public final class PeerBench {
             }
 
             // 3. Crash with the common lease: SIGKILL the leader, the follower's grant vs the expiry.
+            // The candidate that replaces the killed one is a standby whose JVM started during
+            // the round before (while the last one joined), never while a takeover is timed.
             List<Double> past = new ArrayList<>();
+            int noTakeover = 0;
+            Proc next = crashRounds > 0 ? standby(c, 0, store, name, lease, log, all) : null;
             for (int i = 0; i < crashRounds; i++) {
+                if (next.await("standby", -1, 120_000) == null) {
+                    throw new IllegalStateException("standby " + next.label + " never started (log: " + log + ")");
+                }
                 Thread.sleep(300 + (long) (Math.random() * lease / 2)); // a random point of the renewal cycle
                 if (!leader.leadsByEvents() && follower.leadsByEvents()) {
                     Proc t = leader;
                     leader = follower;
                     follower = t;
                 }
+                if (c.equals("shedlock")) {
+                    // ShedLock never revokes, so events do not say who holds the lock: kill the
+                    // one whose run starts next, inside its job, while its lock is held.
+                    Proc who = nextRun(leader, follower);
+                    if (who == follower) {
+                        follower = leader;
+                        leader = who;
+                    }
+                }
                 long kill = System.nanoTime();
                 leader.kill();
-                long expiry = expiryNanos(store, name, kill + lease * 1_000_000);
+                long expiry = expiryNanos(store, c, name, kill + lease * 1_000_000);
                 Proc.Line g = follower.await("granted", kill, lease * 5 + 10_000);
                 if (g == null) {
+                    noTakeover++;
                     System.err.println("  [" + c + "] crash " + i + ": no takeover within " + (lease * 5 + 10_000) + " ms");
+                    follower.threadDump();
                 } else if (expiry > 0) {
                     past.add((g.ns() - expiry) / 1e6);
                 }
-                Proc n = new Proc(c + "-C" + i, c, store.url(), name, lease, log);
-                all.add(n);
+                Proc n = next;
+                n.send("start");
+                next = i + 1 < crashRounds ? standby(c, i + 1, store, name, lease, log, all) : null;
                 n.await("ready", -1, 120_000);
                 Thread.sleep(1000);
                 leader = follower;
                 follower = n;
             }
+            put(c, "crash.stalls", noTakeover);
+            put(c, "crash.rounds", crashRounds);
             if (!past.isEmpty()) {
                 put(c, "crash.common.p50", Stats.percentile(past, 50));
                 put(c, "crash.common.max", Stats.percentile(past, 100));
@@ -362,14 +392,21 @@ public final class PeerBench {
      * The dead lease's end read from the store right after a kill (Redis, PostgreSQL), or
      * {@code otherwise} where the store cannot say (ZooKeeper sessions).
      */
-    private static long expiryNanos(Servers.Store store, String name, long otherwise) {
+    private static long expiryNanos(Servers.Store store, String c, String name, long otherwise) {
         if (store instanceof Servers.Redis r) {
-            return r.expiryNanos(name);
+            return r.expiryNanos(Contenders.leaseKey(c, name), name);
         }
         if (store instanceof Servers.Postgres p) {
             return p.expiryNanos(name);
         }
         return otherwise;
+    }
+
+    private static Proc standby(String c, int i, Servers.Store store, String name, long lease, File log, List<Proc> all)
+        throws java.io.IOException {
+        Proc p = new Proc(c + "-C" + i, c, store.url(), name, lease, log, true);
+        all.add(p);
+        return p;
     }
 
     private static Proc otherOf(List<Proc> all, Proc who) {
@@ -380,6 +417,20 @@ public final class PeerBench {
             }
         }
         throw new IllegalStateException("no live second candidate");
+    }
+
+    /** The first of the two to start a run (ShedLock's grant) from now on. */
+    private static Proc nextRun(Proc x, Proc y) throws InterruptedException {
+        long now = System.nanoTime();
+        for (long t0 = now; System.nanoTime() - t0 < 10_000_000_000L; ) {
+            if (x.await("granted", now, 10) != null) {
+                return x;
+            }
+            if (y.await("granted", now, 10) != null) {
+                return y;
+            }
+        }
+        throw new IllegalStateException("no ShedLock run started within 10 s");
     }
 
     /** The process whose latest grant is the most recent one. */

@@ -18,15 +18,26 @@ final class Proc {
     private final Process process;
     private final OutputStream in;
     private final List<Line> lines = new ArrayList<>();
+    private final File log;
 
     Proc(String label, String kind, String url, String election, long leaseMs, File log) throws IOException {
+        this(label, kind, url, election, leaseMs, log, false);
+    }
+
+    /** A standby starts its JVM and client but campaigns only when sent {@code start}. */
+    Proc(String label, String kind, String url, String election, long leaseMs, File log, boolean standby)
+        throws IOException {
         this.label = label;
+        this.log = log;
         List<String> cmd = new ArrayList<>(List.of(
             ProcessHandle.current().info().command().orElse("java"),
             "-XX:+UseSerialGC", "-Xmx256m", "-XX:-UsePerfData",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
             "-cp", System.getProperty("java.class.path"),
             Candidate.class.getName(), kind, url, election, Long.toString(leaseMs)));
+        if (standby) {
+            cmd.add("standby");
+        }
         process = new ProcessBuilder(cmd)
             .redirectError(ProcessBuilder.Redirect.appendTo(log))
             .start();
@@ -118,6 +129,24 @@ final class Proc {
         Line g = last("granted");
         Line r = last("revoked");
         return g != null && (r == null || g.ns > r.ns);
+    }
+
+    /** Appends the JVM's thread dump (jcmd Thread.print) to its log: where a stalled candidate waits. */
+    void threadDump() {
+        if (!process.isAlive()) {
+            return;
+        }
+        try {
+            String java = ProcessHandle.current().info().command().orElse("java");
+            File jcmd = new File(new File(java).getParentFile(), "jcmd");
+            new ProcessBuilder(jcmd.canExecute() ? jcmd.getPath() : "jcmd", Long.toString(process.pid()), "Thread.print")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log))
+                .start().waitFor(30, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            System.err.println("  [" + label + "] no thread dump (jcmd, from the JDK): " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     boolean alive() {

@@ -14,6 +14,7 @@ final class Table {
     private static final List<Row> ROWS = List.of(
         new Row("handover.p50", "graceful handover p50", "ms"),
         new Row("handover.p99", "graceful handover p99", "ms"),
+        new Row("stalls", "stalled rounds: handover, crash", "stalls"),
         new Row("crash.default.kill", "crash, defaults: kill -> grant", "ms"),
         new Row("crash.default.past", "crash, defaults: past expiry", "ms"),
         new Row("crash.common.p50", "crash, common lease: past expiry p50", "ms"),
@@ -64,6 +65,9 @@ final class Table {
     }
 
     private static String cell(String c, Row r, Map<String, Map<String, Double>> results) {
+        if (r.unit.equals("stalls")) {
+            return stalls(results.getOrDefault(c, Map.of()));
+        }
         Double v = results.getOrDefault(c, Map.of()).get(r.key);
         if (v == null || v.isNaN()) {
             return "-";
@@ -75,6 +79,22 @@ final class Table {
             return fig;
         }
         return fig + String.format(Locale.ROOT, " (%s)", ratio(v / b));
+    }
+
+    /**
+     * Rounds that got no grant (handover: no release or no grant; crash: no takeover), of those
+     * run, so that a column resting on fewer samples says so. No ratio: 0 is the only good value.
+     */
+    private static String stalls(Map<String, Double> r) {
+        Double h = r.get("handover.stalls");
+        Double n = r.get("handover.n");
+        Double k = r.get("crash.stalls");
+        Double kn = r.get("crash.rounds");
+        if (h == null) {
+            return "-";
+        }
+        String s = String.format(Locale.ROOT, "%.0f of %.0f", h, h + n);
+        return k == null || kn == null ? s : s + String.format(Locale.ROOT, ", %.0f of %.0f", k, kn);
     }
 
     private static String ratio(double x) {
