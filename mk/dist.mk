@@ -5,9 +5,10 @@
 #   python/     one wheel per platform (manylinux2014 / musllinux_1_2)
 #   goproxy/    the Go module github.com/baton-dev/baton/go as a module proxy (GOPROXY=file://...)
 #   c/          `make install`'s tree: header, libbaton.so.N + symlinks, libbaton.a, baton.pc
-# `make test-dist` checks them as users would get them. It is not part of `make test` yet: its
-# estimated cost (docs/packaging.md, "What CI pays") would take CI to 44-50 minutes, past the
-# 45-minute budget; run it before a release.
+# `make test-dist` checks them as users would get them. It is not part of `make test`: measured
+# on 2026-12-01 (docs/packaging.md, "What CI pays": 1,804 s CPU for the four cross builds even
+# without the CLI's dependencies and with opt-level "s"), it would take CI to 47-52 minutes,
+# past the 45-minute limit; run it before a release, or in CI with the cross builds cached.
 
 DIST := target/dist
 NATIVE_DIR := $(DIST)/native

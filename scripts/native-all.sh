@@ -6,8 +6,10 @@
 # One cargo invocation for all of them: cargo then packs both cores with the four graphs' jobs
 # (separate invocations serialize on cargo's build-directory lock and leave a core idle at each
 # graph's serial tail), and builds the host-side build scripts and proc macros once.
-# Only the library, without debug info (the release profile but debug = 0).
+# Only the library, without the CLI's dependencies (--no-default-features), with the
+# dist-native profile (Cargo.toml: release without debug info, opt-level "s").
 # Usage: scripts/native-all.sh [platform...] (default: all four).
+# NATIVE_CARGO_FLAGS adds cargo flags, e.g. --timings to see where the build time goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/target/dist-tools/bin:$PATH"
@@ -15,7 +17,7 @@ command -v cargo-zigbuild >/dev/null || { echo "native-all.sh: cargo-zigbuild is
 # glibc 2.17 (CentOS/RHEL 7, Amazon Linux 2, every Debian/Ubuntu still in use) is the oldest
 # that Rust's std supports; a library linked against it loads on every newer glibc.
 GLIBC=2.17
-PROFILE=release
+PROFILE=dist-native
 out=target/dist/native
 platforms=("$@")
 [ ${#platforms[@]} -gt 0 ] || platforms=(linux-x86_64-gnu linux-aarch64-gnu linux-x86_64-musl linux-aarch64-musl)
@@ -40,7 +42,7 @@ for platform in "${platforms[@]}"; do
   fi
 done
 echo "native-all.sh: building ${platforms[*]} (profile $PROFILE)" >&2
-CARGO_PROFILE_RELEASE_DEBUG=0 cargo zigbuild --quiet --profile "$PROFILE" --lib "${args[@]}"
+cargo zigbuild --quiet --profile "$PROFILE" --no-default-features --lib "${args[@]}" ${NATIVE_CARGO_FLAGS:-}
 for platform in "${platforms[@]}"; do
   built="target/$(triple_of "$platform")/$PROFILE"
   mkdir -p "$out/$platform"

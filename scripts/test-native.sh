@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks each library `make native-all` built, and runs the C test suite (tests/c) against it
 # and a real redis-server, the way its platform would:
-#   linux-x86_64-gnu    natively; no glibc symbol newer than 2.17
+#   linux-x86_64-gnu    natively; no glibc symbol newer than 2.17 (versioned or not)
 #   linux-aarch64-gnu   under qemu-aarch64 with Debian's aarch64 glibc; no symbol newer than 2.17
 #   linux-x86_64-musl   linked to the musl libbaton.so with musl-gcc, run by musl's loader
 #   linux-aarch64-musl  a static musl program (zig, libbaton.a) under qemu-aarch64
@@ -20,6 +20,8 @@ fail() { echo "test-native.sh: $*" >&2; exit 1; }
 
 # The newest GLIBC_x.y symbol version a library needs.
 max_glibc() { readelf -W --dyn-syms "$1" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1; }
+# Strong undefined symbols without a version: on glibc, functions the baseline does not have.
+unversioned_undefined() { readelf -W --dyn-syms "$1" | awk '$7 == "UND" && $5 != "WEAK" && $8 != "" && $8 !~ /@/ { print $8 }' | paste -sd' ' -; }
 check_elf() { # check_elf LIB MACHINE LIBC
   local lib=$1
   readelf -h "$lib" | grep -q "Machine:.*$2" || fail "$lib is not a $2 library"
@@ -28,6 +30,10 @@ check_elf() { # check_elf LIB MACHINE LIBC
     readelf -d "$lib" | grep -q 'NEEDED.*libc.so.6' || fail "$lib does not link glibc"
     local v; v=$(max_glibc "$lib")
     [ "$(printf '%s\n2.17\n' "$v" | sort -V | tail -1)" = 2.17 ] || fail "$lib needs GLIBC_$v, newer than the 2.17 baseline"
+    # zig links against 2.17's symbol stubs: a libc function newer than that (getrandom: 2.25)
+    # stays undefined without a version, and loading fails on an older glibc.
+    local unversioned; unversioned=$(unversioned_undefined "$lib")
+    [ -z "$unversioned" ] || fail "$lib needs symbols glibc 2.17 lacks (undefined, unversioned): $unversioned; call them through libc::syscall or dlsym instead"
     echo "$lib: $2, glibc symbols up to $v" >&2
   else
     readelf -d "$lib" | grep -q 'NEEDED.*libc.musl\|NEEDED.*libc.so' || fail "$lib does not link musl"

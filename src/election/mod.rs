@@ -378,9 +378,11 @@ impl Candidate {
 /// seeded a userspace generator alike (containers started together, forked workers).
 fn nonce() -> u64 {
     let mut buf = [0u8; 8];
+    // The system call, not glibc's wrapper: that wrapper exists only from glibc 2.25, and the
+    // shipped libraries must load on glibc 2.17.
     // SAFETY: the buffer is valid for its length.
-    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n == buf.len() as isize {
+    let n = unsafe { libc::syscall(libc::SYS_getrandom, buf.as_mut_ptr(), buf.len(), 0) };
+    if n == buf.len() as libc::c_long {
         u64::from_ne_bytes(buf)
     } else {
         // No getrandom (very old kernels): still unique enough with the clock mixed in.
