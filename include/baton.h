@@ -352,8 +352,8 @@ bool baton_election_is_leader(const struct baton_election *e);
 baton_result baton_election_token(const struct baton_election *e, uint64_t *token);
 
 // Gives up leadership now (if leading) so that another candidate takes over at once; this
-// instance sits out one ttl before it competes again. Blocks until the store confirmed the
-// release. `BATON_CLOSED` after `baton_shutdown`.
+// instance sits out one ttl plus one renew interval before it competes again. Blocks until
+// the store confirmed the release. `BATON_CLOSED` after `baton_shutdown`.
 baton_result baton_election_resign(const struct baton_election *e);
 
 // Copies this instance's candidate id (`host:pid:nonce`, unique per handle and process life,

@@ -31,6 +31,13 @@ pub(crate) struct Timing {
 }
 
 impl Timing {
+    /// How long a candidate that resigned sits out: one ttl and one renewal interval. A
+    /// follower of a store without push (MySQL) wakes at the released lease's expiry, up to a
+    /// ttl after the release (plus jitter), and must win before the resigner competes again.
+    pub fn resign_cooldown(&self) -> Duration {
+        self.ttl.saturating_add(self.renew_interval)
+    }
+
     /// How long after *sending* a winning request a leader may believe it leads:
     /// `ttl * (1 - drift) - SAFETY_MARGIN`.
     pub fn lease_span(&self) -> Duration {

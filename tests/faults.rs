@@ -345,63 +345,27 @@ fn a_deferred_resign_request_is_reported_and_waits_for_resign() {
     assert!(granted_within(&b_events, WAIT).expect("b takes over") > token);
 }
 
-/// A server that comes back without its data (no persistence, or a failover to a replica that
-/// missed the write) must not grant a follower the lease while the old leader, cut off from
-/// that server and so never told, still believes: after a dropped connection a follower that
-/// saw another holder waits one ttl before taking a lease it finds free.
-#[test]
-fn a_follower_waits_out_the_old_lease_after_the_store_lost_it() {
-    let mut redis = RedisServer::start();
+/// Leader `name` reaches `redis` through a proxy, a follower directly (two connections); once
+/// the follower has seen the leader's lease, the proxy freezes (the leader keeps believing
+/// until its deadline, never told) and `lose` makes the store lose the lease. The follower
+/// must not lead while the leader still believes, and must lead once that belief ran out.
+fn lost_lease_is_not_taken_while_its_holder_believes(
+    redis: &mut RedisServer,
+    name: &str,
+    lose: impl FnOnce(&mut RedisServer),
+) {
     let proxy = FreezeProxy::start(redis.port());
     let ttl = Duration::from_secs(2);
-    // The leader reaches the server through the proxy, the follower directly: two connections.
-    let leader = election(&proxy.url(), "lost-lease", ttl);
+    let leader = election(&proxy.url(), name, ttl);
     leader.wait_for_leadership(WAIT).unwrap();
-    let follower = election(&redis.url(), "lost-lease", ttl);
-    // The follower has seen the leader's lease (its first attempt found it held).
-    let until = Instant::now() + WAIT;
-    while follower.leader().is_none() {
-        assert!(Instant::now() < until, "the follower never saw the leader");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // The leader is cut off (it keeps believing until its deadline), then the server loses
-    // every key and comes back.
-    proxy.freeze();
-    redis.kill();
-    redis.restart();
-    let until = Instant::now() + 4 * ttl;
-    let mut granted = false;
-    while Instant::now() < until && !granted {
-        granted = follower.is_leader();
-        assert!(
-            !(granted && leader.is_leader()),
-            "the follower was granted the lease while the cut-off leader still believed"
-        );
-        std::thread::sleep(Duration::from_micros(200));
-    }
-    assert!(granted, "the follower leads once the old lease has run out");
-}
-
-/// A flush (or a `DEL` by hand) that takes the lease while its holder is cut off, and a
-/// message on the election's channel that wakes the follower at once: the follower finds no
-/// record of the lease at all (a release leaves one) and must not take it while the old holder
-/// may still believe.
-#[test]
-fn a_follower_does_not_take_a_lease_the_store_lost_without_a_drop() {
-    let redis = RedisServer::start();
-    let proxy = FreezeProxy::start(redis.port());
-    let ttl = Duration::from_secs(2);
-    let leader = election(&proxy.url(), "flushed", ttl);
-    leader.wait_for_leadership(WAIT).unwrap();
-    let follower = election(&redis.url(), "flushed", ttl);
+    let follower = election(&redis.url(), name, ttl);
     let until = Instant::now() + WAIT;
     while follower.leader().is_none() {
         assert!(Instant::now() < until, "the follower never saw the leader");
         std::thread::sleep(Duration::from_millis(5));
     }
     proxy.freeze();
-    redis.cmd(&["FLUSHALL"]);
-    redis.cmd(&["PUBLISH", "baton:{flushed}:released", "flushed"]);
+    lose(redis);
     let until = Instant::now() + 4 * ttl;
     let mut granted = false;
     while Instant::now() < until && !granted {
@@ -413,4 +377,28 @@ fn a_follower_does_not_take_a_lease_the_store_lost_without_a_drop() {
         std::thread::sleep(Duration::from_micros(200));
     }
     assert!(granted, "the follower leads once the old lease has run out");
+}
+
+/// A server that comes back without its data (no persistence, or a failover to a replica that
+/// missed the write): after the dropped connection, a follower that saw another holder waits
+/// one ttl before taking a lease it finds free.
+#[test]
+fn a_follower_waits_out_the_old_lease_after_the_store_lost_it() {
+    let mut redis = RedisServer::start();
+    lost_lease_is_not_taken_while_its_holder_believes(&mut redis, "lost-lease", |r| {
+        r.kill();
+        r.restart();
+    });
+}
+
+/// A flush (or a `DEL` by hand), with a message on the election's channel that wakes the
+/// follower at once and no dropped connection: the follower finds no record of the lease at
+/// all (a release leaves one) and waits as after a restart.
+#[test]
+fn a_follower_does_not_take_a_lease_the_store_lost_without_a_drop() {
+    let mut redis = RedisServer::start();
+    lost_lease_is_not_taken_while_its_holder_believes(&mut redis, "flushed", |r| {
+        r.cmd(&["FLUSHALL"]);
+        r.cmd(&["PUBLISH", "baton:{flushed}:released", "flushed"]);
+    });
 }

@@ -146,7 +146,7 @@ impl Engine {
                 };
                 ctx.shared.hold_back(false);
                 let _ = reply.send(released);
-                held.then(|| Next::Follow(Some(Instant::now() + ctx.timing.ttl)))
+                held.then(|| Next::Follow(Some(Instant::now() + ctx.timing.resign_cooldown())))
             }
             Some(Command::Close(reply)) => {
                 ctx.shared.finish();
@@ -174,7 +174,7 @@ impl Engine {
                 let released = ctx.release(Some(token)).await;
                 ctx.shared.hold_back(false);
                 let _ = reply.send(released);
-                Next::Follow(Some(Instant::now() + ctx.timing.ttl))
+                Next::Follow(Some(Instant::now() + ctx.timing.resign_cooldown()))
             }
             Some(Command::Close(reply)) => {
                 ctx.shared.revoke(RevokeReason::Closed);
@@ -395,7 +395,7 @@ impl Engine {
                     tracing::info!(election = %ctx.scope.name, "resigning on request");
                     ctx.shared.revoke(RevokeReason::Resigned);
                     ctx.release(Some(l.token)).await.ok();
-                    return Next::Follow(Some(Instant::now() + ctx.timing.ttl));
+                    return Next::Follow(Some(Instant::now() + ctx.timing.resign_cooldown()));
                 }
                 Some(Ok(Renewal::Lost)) => return ctx.step_down(RevokeReason::LeaseLost),
                 Some(Err(e)) => {

@@ -247,7 +247,7 @@ impl Election {
     }
 
     /// Gives up leadership now (if leading) and lets the other candidates take over at once;
-    /// this instance sits out one `ttl` before it competes again.
+    /// this instance sits out one `ttl` plus one `renew_interval` before it competes again.
     ///
     /// Belief ends before this call sends anything: `is_leader()` is false as soon as it
     /// starts. It waits for the release at most a couple of seconds ([`Error::Timeout`] then;

@@ -218,7 +218,7 @@ async fn a_lost_lease_is_noticed_at_the_next_renewal_and_tokens_keep_growing() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn resign_hands_over_and_sits_out_one_ttl() {
+async fn resign_hands_over_and_sits_out_its_cooldown() {
     let store = memory();
     let a = node(&store, "a", true).await;
     a.next_granted().await;
@@ -233,7 +233,7 @@ async fn resign_hands_over_and_sits_out_one_ttl() {
     let resigned = Instant::now();
     b.close();
     a.next_granted().await;
-    assert!(Instant::now() - resigned >= TIMING.ttl - Duration::from_millis(5));
+    assert!(Instant::now() - resigned >= TIMING.resign_cooldown() - Duration::from_millis(5));
 }
 
 #[tokio::test(start_paused = true)]

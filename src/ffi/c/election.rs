@@ -160,8 +160,8 @@ pub extern "C" fn baton_election_token(e: *const baton_election, token: *mut u64
 }
 
 /// Gives up leadership now (if leading) so that another candidate takes over at once; this
-/// instance sits out one ttl before it competes again. Blocks until the store confirmed the
-/// release. `BATON_CLOSED` after `baton_shutdown`.
+/// instance sits out one ttl plus one renew interval before it competes again. Blocks until
+/// the store confirmed the release. `BATON_CLOSED` after `baton_shutdown`.
 #[no_mangle]
 pub extern "C" fn baton_election_resign(e: *const baton_election) -> baton_result {
     boundary("baton_election_resign", || {

@@ -238,7 +238,7 @@ public final class LeaderElection implements AutoCloseable {
 
     /**
      * Gives up leadership now (if leading) and lets the other candidates take over at once; this
-     * instance sits out one TTL before it competes again. Listeners receive
+     * instance sits out one TTL plus one renew interval before it competes again. Listeners receive
      * {@link RevokeReason#RESIGNED}.
      *
      * @throws ElectionClosedException after {@link #close()}
