@@ -53,7 +53,7 @@ fn chaos_short_run() {
         let mut cfg = harness::Config::new(seed, launcher);
         cfg.verbose = std::env::var_os("BATON_CHAOS_VERBOSE").is_some();
         // The ZooKeeper and SQL phases run when named (BATON_CHAOS_PHASES=zookeeper): their
-        // servers come from test-zookeeper's and test-sql's packages.
+        // servers come from zookeeper-deps' and sql-deps' packages.
         if let Ok(phases) = std::env::var("BATON_CHAOS_PHASES") {
             let on = |p: &str| phases.split(',').any(|x| x == p);
             if on("zookeeper") {

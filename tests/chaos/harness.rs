@@ -46,7 +46,7 @@ pub struct Config {
     /// Length of the Cluster phase; zero skips it.
     pub cluster: Duration,
     /// Length of the ZooKeeper phase (a three-server ensemble); zero skips it. Off unless
-    /// asked for (`make test-zookeeper` and the long run's `--zookeeper` do).
+    /// asked for (`make chaos-zookeeper` and the long run's `--zookeeper` do).
     pub zookeeper: Duration,
     /// Length of the PostgreSQL phase; zero (the default) skips it.
     pub postgres: Duration,
