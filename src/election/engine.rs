@@ -236,7 +236,12 @@ impl Engine {
             }
             let sent = Instant::now();
             let sent_nanos = clock::now_nanos();
-            let holding = hold.until(sent, self.ctx.drops(), self.ctx.timing.ttl);
+            // Only a candidate could take a lost lease; an observer keeps reading as usual.
+            let holding = self
+                .ctx
+                .campaign
+                .then(|| hold.until(sent, self.ctx.drops(), self.ctx.timing.ttl))
+                .flatten();
             let ask = match holding {
                 Some(_) => Ask::Read,
                 None if crate::mutant::wary(hold.wary()) => Ask::Wary,
