@@ -377,15 +377,16 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             .map(|f| f.link_delay + f.clock_lag)
             .max()
             .unwrap_or(0);
-        // An election that waits for replicas may have a grant nobody believed (too few
-        // acknowledgements), kept until it expires; a pause that stops its holder mid-gap
-        // keeps it from re-acquiring, so that lease runs out a ttl after the pause at most.
+        // A pause that stops a candidate mid-gap may catch it between the store's grant and
+        // its reading of the reply (or, for an election that waits for replicas, holding a
+        // grant too few replicas acknowledged): a lease nobody believes, which runs out a ttl
+        // after the pause at most.
         let from = p
             .faults
             .iter()
             .filter(|f| f.start < g1)
             .flat_map(|f| {
-                let paused = f.resumed.map(|_| f.start).filter(|&t| waits && t > g0);
+                let paused = f.resumed.map(|_| f.start).filter(|&t| t > g0);
                 [f.store_back, f.replica_back.filter(|_| waits), paused]
             })
             .flatten()
@@ -488,7 +489,12 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             let store_fault = p.faults.iter().any(|g| {
                 g.store_back.is_some() && g.start > f.start && g.start < expiry + takeover_bound
             });
-            if store_fault {
+            // So does a pause that caught a candidate between a grant and its reply (above).
+            let paused = p
+                .faults
+                .iter()
+                .any(|g| g.resumed.is_some() && g.start > expiry && g.start < new.t1);
+            if store_fault || paused {
                 continue;
             }
             let late = new.t1.saturating_sub(expiry);

@@ -328,6 +328,9 @@ struct Phase<'a> {
     /// What a create burst and a release burst cost on the ZooKeeper ensemble, the worse of
     /// the phase's start and end (zero elsewhere).
     zk_bursts: (Duration, Duration),
+    /// The slowest graceful handover of every election at once on the ZooKeeper ensemble,
+    /// played with the phase's followers (zero elsewhere).
+    zk_handover: Duration,
 }
 
 fn run_phase(
@@ -409,8 +412,8 @@ fn run_phase(
         sentinel_master: None,
         replica_stalled: false,
         zk_bursts: (Duration::ZERO, Duration::ZERO),
+        zk_handover: Duration::ZERO,
     };
-    phase.measure_commit();
     for i in 0..cfg.candidates {
         let proxy = phase.store.proxied_port().map(Proxy::start);
         phase.slots.push(Slot {
@@ -424,6 +427,15 @@ fn run_phase(
     if phase.wait_leader(0, Duration::from_secs(30)).is_none() {
         say(&format!("[{name}] no leader within 30s of the start"));
     }
+    if which == Which::ZooKeeper {
+        // The first fault must not meet the start's own writes (each process's session, its
+        // elections' creates and watches) in the commit pipeline, nor a cold ensemble: the
+        // bounds come from what the running fleet's ensemble costs.
+        for el in 1..cfg.elections {
+            phase.wait_leader(el, Duration::from_secs(10));
+        }
+    }
+    phase.measure_commit();
     let end = Instant::now() + length;
     let mut bag: Vec<Kind> = Vec::new();
     let mut bags = 0;
@@ -1166,13 +1178,25 @@ impl Phase<'_> {
         self.cfg.elections as u64 * 4_000_000
     }
 
-    /// Times the ensemble's writes (ZooKeeper only): at the start, and again at the end, when
-    /// the run's load may have slowed the servers' fsyncs.
+    /// Times the ensemble's writes (ZooKeeper only): once every election has its first
+    /// leader, and again at the end, when the run's load may have slowed the servers' fsyncs.
     fn measure_commit(&mut self) {
         if let Store::ZooKeeper(zk) = &self.store {
             let hosts = zk.url().trim_start_matches("zookeeper://").to_string();
             let (create, delete) = super::commit::zookeeper_bursts(&hosts, self.cfg.elections);
             self.zk_bursts = (self.zk_bursts.0.max(create), self.zk_bursts.1.max(delete));
+            let handover = super::commit::zookeeper_handover(
+                &hosts,
+                self.cfg.elections,
+                self.cfg.candidates - 1,
+            );
+            self.zk_handover = self.zk_handover.max(handover);
+            say(&format!(
+                "[{}] ensemble probe: {} creates {create:?}, deletes {delete:?}; a handover of every election to {} followers {handover:?}",
+                self.name,
+                self.cfg.elections,
+                self.cfg.candidates - 1
+            ));
         }
     }
 
@@ -1218,9 +1242,13 @@ impl Phase<'_> {
                 // follower's acquires for them queue on the server as after a crash (a loaded
                 // run saw 76-120ms for one process's twenty elections).
                 Which::Postgres => sql_queue,
-                // The last of a redeploy's releases, and the woken follower's create, each
-                // queue behind their session's other writes.
-                Which::ZooKeeper => (self.zk_bursts.0 + self.zk_bursts.1).as_nanos() as u64,
+                // A redeploy's releases, and every woken follower's creates, queue in the
+                // ensemble's commit pipeline: the probe plays that handover, the bursts bound
+                // each session's share.
+                Which::ZooKeeper => self
+                    .zk_handover
+                    .max(self.zk_bursts.0 + self.zk_bursts.1)
+                    .as_nanos() as u64,
                 _ => 0,
             },
             // An expired session frees its leases in one write that deletes them all, and the
