@@ -44,7 +44,7 @@ struct Args {
     /// Skip the Sentinel phase.
     #[arg(long)]
     no_sentinel: bool,
-    /// Adds a ZooKeeper phase (10% of the time), which still fails its liveness bounds.
+    /// Adds a ZooKeeper phase (10% of the time).
     #[arg(long)]
     zookeeper: bool,
     /// Print only the summary, not each fault.
