@@ -124,6 +124,16 @@ const SCENARIOS: &[Scenario] = &[
         expect: "nobody led",
         default: true,
     },
+    // Failed requests never ask the sentinels who the master is: after a failover every
+    // candidate keeps writing to the old master, back as a read-only replica.
+    Scenario {
+        mutant: "sentinel-no-follow",
+        kind: Kind::SentinelFailover,
+        seconds: 3,
+        seed: 1,
+        expect: "nobody led",
+        default: true,
+    },
 ];
 
 #[test]
@@ -148,8 +158,14 @@ fn every_mutant_fails_the_checker() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(sc.seed);
         let mut cfg = harness::Config::new(seed, launcher);
-        cfg.standalone = Duration::from_secs(sc.seconds);
-        cfg.sentinel = Duration::ZERO;
+        let length = Duration::from_secs(sc.seconds);
+        // A Sentinel fault runs in the Sentinel phase, every other one in the standalone phase.
+        let sentinel = Kind::SENTINEL.contains(&sc.kind) && !Kind::STANDALONE.contains(&sc.kind);
+        (cfg.standalone, cfg.sentinel) = if sentinel {
+            (Duration::ZERO, length)
+        } else {
+            (length, Duration::ZERO)
+        };
         cfg.cluster = Duration::ZERO;
         cfg.kinds = Some(vec![sc.kind]);
         // Replica stalls matter only to elections that wait for replicas.

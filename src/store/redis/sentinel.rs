@@ -159,6 +159,9 @@ impl Sentinel {
     /// Asks the sentinels who is master now; on a change, connects there and re-subscribes
     /// `channels`. Rate-limited: a burst of failing requests asks once. True when it switched.
     pub async fn follow_master(&self, channels: Vec<String>) -> bool {
+        if crate::mutant::active("sentinel-no-follow") {
+            return false;
+        }
         {
             let mut last = self.last_resolve.lock().unwrap_or_else(|p| p.into_inner());
             if last.is_some_and(|t| t.elapsed() < RESOLVE_EVERY) {
