@@ -134,6 +134,16 @@ const SCENARIOS: &[Scenario] = &[
         expect: "nobody led",
         default: true,
     },
+    // A replacement connection is built from the seeds as given, hung master among them:
+    // it waits on the silent node until it dies, long after a replica was promoted.
+    Scenario {
+        mutant: "cluster-seeds-only",
+        kind: Kind::MasterHang,
+        seconds: 3,
+        seed: 1,
+        expect: "nobody led",
+        default: true,
+    },
 ];
 
 #[test]
@@ -159,14 +169,15 @@ fn every_mutant_fails_the_checker() {
             .unwrap_or(sc.seed);
         let mut cfg = harness::Config::new(seed, launcher);
         let length = Duration::from_secs(sc.seconds);
-        // A Sentinel fault runs in the Sentinel phase, every other one in the standalone phase.
-        let sentinel = Kind::SENTINEL.contains(&sc.kind) && !Kind::STANDALONE.contains(&sc.kind);
-        (cfg.standalone, cfg.sentinel) = if sentinel {
-            (Duration::ZERO, length)
-        } else {
-            (length, Duration::ZERO)
-        };
-        cfg.cluster = Duration::ZERO;
+        // A Sentinel or Cluster fault runs in its own phase, every other one in the standalone
+        // phase.
+        let only =
+            |kinds: &[Kind]| kinds.contains(&sc.kind) && !Kind::STANDALONE.contains(&sc.kind);
+        let (sentinel, cluster) = (only(&Kind::SENTINEL), only(&Kind::CLUSTER));
+        let phase = |on: bool| if on { length } else { Duration::ZERO };
+        cfg.standalone = phase(!sentinel && !cluster);
+        cfg.sentinel = phase(sentinel);
+        cfg.cluster = phase(cluster);
         cfg.kinds = Some(vec![sc.kind]);
         // Replica stalls matter only to elections that wait for replicas.
         if sc.kind != Kind::ReplicaStall {

@@ -69,6 +69,9 @@ impl ClusterOrigin {
     /// A new connection seeded only by nodes that answer, built once every master of the slot
     /// map answers. Runs until then; the caller bounds it.
     pub async fn reconnect(&self) -> Result<ClusterConnection, StoreError> {
+        if crate::mutant::active("cluster-seeds-only") {
+            return self.connect().await;
+        }
         let limit = probe_limit(self.timeout);
         let mut probes = tokio::task::JoinSet::new();
         for info in self.candidates() {
