@@ -1,6 +1,7 @@
 # SQL stores (issue 14): the store suite and each store's own cases against real servers from
 # Debian's packages, started by testkit as plain processes (as the postgres or mysql system
-# user when run as root): PostgreSQL (tests/postgres.rs) and MariaDB (tests/mysql.rs), then
+# user when run as root): PostgreSQL (tests/postgres.rs) and MariaDB (tests/mysql.rs), TLS to
+# both with a CA made at test time (tests/sql_tls.rs, openssl from scripts/deps.sh), then
 # the chaos run's PostgreSQL and MySQL phases with CI's fixed seed (about 50 s; docs/chaos.md,
 # "The SQL phases"). `make test-rust` skips the SQL test binaries (BATON_SKIP_POSTGRES=1
 # BATON_SKIP_MYSQL=1) and runs no SQL chaos phase; this target runs both.
@@ -16,7 +17,7 @@ sql-deps:
 	@BATON_EXTRA_DEPS="$(SQL_DEPS)" scripts/deps.sh
 
 test-sql: deps sql-deps
-	$(CARGO) test --release --test postgres --test mysql
+	$(CARGO) test --release --test postgres --test mysql --test sql_tls
 	BATON_CHAOS_SEED=$(SQL_CHAOS_SEED) $(SQL_CHAOS)
 
 chaos-sql: deps sql-deps

@@ -97,6 +97,56 @@ pub(crate) fn check_client_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads the PEM file that a SQL store URL's `setting` (`sslrootcert`, `ssl-ca`, ...) names,
+/// and checks it holds certificates (or, with `key`, a private key). Read when the URL is
+/// checked, so that `build()` names a missing or wrong file instead of a failed handshake.
+pub(crate) fn read_pem_file(setting: &str, path: &str, key: bool) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(path).map_err(|e| {
+        format!("{setting}={path} cannot be read ({e}); give the path of a PEM file this process may read")
+    })?;
+    let checked = if key {
+        check_key(&pem)
+    } else {
+        check_certificates(setting, &pem)
+    };
+    checked.map_err(|why| format!("{setting}={path} {why}"))?;
+    Ok(pem)
+}
+
+/// A certificate that is fine except for the host name (rustls has two forms of it; match
+/// the variants, never the text, which changed between rustls releases).
+pub(crate) fn is_name_mismatch(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. }
+        )
+    )
+}
+
+/// The rustls error under a failed connection, if TLS is what failed. An `io::Error` hides
+/// its inner error from `source()`, so it is opened by hand.
+pub(crate) fn rustls_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    let mut at = Some(e);
+    while let Some(e) = at {
+        if let Some(r) = e.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(r) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(r);
+        }
+        at = e.source();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +197,38 @@ mod tests {
         };
         let shown = format!("{tls:?}");
         assert!(!shown.contains("BEGIN"), "{shown}");
+    }
+
+    #[test]
+    fn pem_files_are_read_and_checked_with_the_setting_named() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+        assert!(read_pem_file("sslrootcert", &format!("{dir}/cert.pem"), false).is_ok());
+        assert!(read_pem_file("sslkey", &format!("{dir}/key.pem"), true).is_ok());
+        let err = read_pem_file("ssl-ca", "/nonexistent/ca.pem", false).unwrap_err();
+        assert!(
+            err.starts_with("ssl-ca=/nonexistent/ca.pem cannot be read"),
+            "{err}"
+        );
+        let err = read_pem_file("ssl-ca", &format!("{dir}/key.pem"), false).unwrap_err();
+        assert!(
+            err.contains("ssl-ca=") && err.contains("holds no PEM certificate"),
+            "{err}"
+        );
+        let err = read_pem_file("ssl-key", &format!("{dir}/cert.pem"), true).unwrap_err();
+        assert!(
+            err.contains("ssl-key=") && err.contains("private key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn tls_errors_are_found_under_io_errors() {
+        let mismatch = rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName);
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, mismatch);
+        let found = rustls_error(&io).expect("the rustls error");
+        assert!(is_name_mismatch(found));
+        let issuer = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        assert!(!is_name_mismatch(&issuer));
+        assert!(rustls_error(&std::io::Error::other("plain")).is_none());
     }
 }

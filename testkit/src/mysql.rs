@@ -53,6 +53,8 @@ fn template() -> &'static Path {
 /// One `mariadbd` process.
 pub struct MariaDbServer {
     port: u16,
+    /// Extra server options (TLS).
+    options: Vec<String>,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -60,6 +62,17 @@ pub struct MariaDbServer {
 impl MariaDbServer {
     /// Starts a server with a fresh data directory, the `baton` database and the `admin` user.
     pub fn start() -> Self {
+        Self::start_full(None)
+    }
+
+    /// Like [`MariaDbServer::start`], with TLS (`--ssl-ca`, `--ssl-cert`, `--ssl-key`) and
+    /// the server certificate of `files`; plaintext clients are still accepted unless a user
+    /// says `REQUIRE SSL`.
+    pub fn start_tls(files: &crate::TlsFiles) -> Self {
+        Self::start_full(Some(files))
+    }
+
+    fn start_full(tls: Option<&crate::TlsFiles>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for mariadb");
         chown_to(dir.path(), USER);
         let data = dir.path().join("data");
@@ -73,8 +86,16 @@ impl MariaDbServer {
             copied.success(),
             "copying the template data directory failed"
         );
+        let mut options = Vec::new();
+        if let Some(files) = tls {
+            let (ca, cert, key) = files.install_server_files(dir.path(), USER);
+            options.push(format!("--ssl-ca={}", ca.display()));
+            options.push(format!("--ssl-cert={}", cert.display()));
+            options.push(format!("--ssl-key={}", key.display()));
+        }
         let mut server = MariaDbServer {
             port: free_port(),
+            options,
             dir,
             child: None,
         };
@@ -114,6 +135,7 @@ impl MariaDbServer {
                     "--innodb-flush-log-at-trx-commit=2",
                     "--max-connections=300",
                 ])
+                .args(&self.options)
                 .current_dir(d)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

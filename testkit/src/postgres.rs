@@ -117,6 +117,8 @@ fn template() -> &'static Path {
 /// One `postgres` server process.
 pub struct PostgresServer {
     port: u16,
+    /// Extra `-c name=value` settings (TLS).
+    settings: Vec<String>,
     dir: tempfile::TempDir,
     child: Option<Child>,
     clock: Option<StoreClock>,
@@ -125,16 +127,23 @@ pub struct PostgresServer {
 impl PostgresServer {
     /// Starts a server with a fresh database cluster and waits until it accepts statements.
     pub fn start() -> Self {
-        Self::start_full(false)
+        Self::start_full(false, None)
+    }
+
+    /// Like [`PostgresServer::start`], with TLS on (`ssl=on`) and the server certificate of
+    /// `files`; clients may present a certificate signed by its CA (`ssl_ca_file`), and
+    /// plaintext clients are still accepted.
+    pub fn start_tls(files: &crate::TlsFiles) -> Self {
+        Self::start_full(false, Some(files))
     }
 
     /// Like [`PostgresServer::start`], on a wall clock the test steps and slows
     /// ([`PostgresServer::clock`]); the clock survives restarts.
     pub fn start_with_clock() -> Self {
-        Self::start_full(true)
+        Self::start_full(true, None)
     }
 
-    fn start_full(clock: bool) -> Self {
+    fn start_full(clock: bool, tls: Option<&crate::TlsFiles>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for postgres");
         let clock = clock.then(|| StoreClock::create(dir.path()));
         chown(dir.path());
@@ -146,8 +155,21 @@ impl PostgresServer {
             .status()
             .expect("copy the template cluster");
         assert!(copied.success(), "copying the template cluster failed");
+        let mut settings = Vec::new();
+        if let Some(files) = tls {
+            let (ca, cert, key) = files.install_server_files(dir.path(), "postgres");
+            settings.push("ssl=on".to_string());
+            for (name, path) in [
+                ("ssl_ca_file", ca),
+                ("ssl_cert_file", cert),
+                ("ssl_key_file", key),
+            ] {
+                settings.push(format!("{name}={}", path.display()));
+            }
+        }
         let mut server = PostgresServer {
             port: free_port(),
+            settings,
             dir,
             child: None,
             clock,
@@ -180,6 +202,7 @@ impl PostgresServer {
                 // Test speed; a process kill still loses nothing (only an OS crash would).
                 .args(["-c", "fsync=off", "-c", "full_page_writes=off"])
                 .args(["-c", "max_connections=200", "-c", "shared_buffers=16MB"])
+                .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
                 .current_dir(self.dir.path())
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("log handle"))
@@ -234,6 +257,16 @@ impl PostgresServer {
             "postgres://{user}:{password}@127.0.0.1:{}/postgres",
             self.port
         )
+    }
+
+    /// `(ssl, client_dn)` of each client connected over TCP (psql's own connection uses the
+    /// Unix socket and is not counted), from `pg_stat_ssl`.
+    pub fn tcp_clients_tls(&self) -> Vec<(bool, String)> {
+        self.sql("SELECT s.ssl, coalesce(s.client_dn, '') FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.backend_type = 'client backend' AND a.client_addr IS NOT NULL")
+            .lines()
+            .filter_map(|l| l.split_once('|'))
+            .map(|(ssl, dn)| (ssl == "t", dn.to_string()))
+            .collect()
     }
 
     /// The wall clock of a server started with [`PostgresServer::start_with_clock`].

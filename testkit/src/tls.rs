@@ -16,8 +16,15 @@ pub struct TlsFiles {
 }
 
 impl TlsFiles {
-    /// Makes a new CA and certificates signed by it (EC P-256, valid for a day).
+    /// Makes a new CA and certificates signed by it (EC P-256, valid for a day); the server's
+    /// certificate is for 127.0.0.1 and localhost.
     pub fn create() -> TlsFiles {
+        Self::create_for("IP:127.0.0.1,DNS:localhost")
+    }
+
+    /// Like [`TlsFiles::create`], with the server certificate's subjectAltName `server_san`
+    /// (`"DNS:localhost"` makes 127.0.0.1 a host name the certificate does not hold).
+    pub fn create_for(server_san: &str) -> TlsFiles {
         let dir = tempfile::tempdir().expect("temp dir for TLS files");
         let files = TlsFiles { dir };
         files.openssl(&[
@@ -37,11 +44,9 @@ impl TlsFiles {
             "-subj",
             "/CN=baton test CA",
         ]);
+        let server_ext = format!("subjectAltName={server_san}\nextendedKeyUsage=serverAuth");
         for (name, ext) in [
-            (
-                "server",
-                "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth",
-            ),
+            ("server", server_ext.as_str()),
             ("client", "extendedKeyUsage=clientAuth"),
         ] {
             std::fs::write(files.path(&format!("{name}.ext")), ext).expect("write ext file");
@@ -102,6 +107,22 @@ impl TlsFiles {
     /// A file's contents (PEM).
     pub fn pem(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).expect("read PEM file")
+    }
+
+    /// Copies the CA, the server certificate and its key (mode 0600) into `dir`, owned by the
+    /// system user `owner` when we are root (database servers read them as that user);
+    /// returns the copies' paths: (ca.crt, server.crt, server.key).
+    pub fn install_server_files(&self, dir: &Path, owner: &str) -> (PathBuf, PathBuf, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let copy = |name: &str| {
+            let to = dir.join(name);
+            std::fs::copy(self.path(name), &to).expect("copy a TLS file for the server");
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod a TLS file");
+            crate::postgres::chown_to(&to, owner);
+            to
+        };
+        (copy("ca.crt"), copy("server.crt"), copy("server.key"))
     }
 
     /// The directory holding the files.

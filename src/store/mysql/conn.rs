@@ -6,7 +6,7 @@
 //! hands it to the next request, and a pooled connection held by a request that never ends
 //! keeps its slot for good; after a few link hangs every slot was hung (docs/chaos.md).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -30,6 +30,11 @@ struct Idle {
 
 pub(super) struct Conns {
     opts: Opts,
+    /// `ssl-mode=PREFERRED`: plaintext options for a server that offers no TLS.
+    plaintext: Option<Opts>,
+    /// The server offered no TLS: later connections go plaintext at once instead of being
+    /// turned away first (an extra connection each, which reconnects after a fault would pay).
+    no_tls: AtomicBool,
     timeout: Duration,
     idle: Mutex<Vec<Idle>>,
     permits: Arc<Semaphore>,
@@ -60,9 +65,11 @@ fn broken(e: &Error) -> bool {
 }
 
 impl Conns {
-    pub fn new(opts: Opts, timeout: Duration) -> Conns {
+    pub fn new(opts: Opts, plaintext: Option<Opts>, timeout: Duration) -> Conns {
         Conns {
             opts,
+            plaintext,
+            no_tls: Default::default(),
             timeout,
             idle: Mutex::default(),
             permits: Arc::new(Semaphore::new(MAX_CONNS)),
@@ -104,19 +111,18 @@ impl Conns {
         let (conn, answered) = match reused {
             Some(i) => (i.conn, i.answered),
             None => {
-                let conn =
-                    match tokio::time::timeout(self.timeout, Conn::new(self.opts.clone())).await {
-                        Ok(c) => c?,
-                        Err(_) => {
-                            return Err(Error::Io(
-                                std::io::Error::new(
-                                    std::io::ErrorKind::TimedOut,
-                                    format!("no connection within {:?}", self.timeout),
-                                )
-                                .into(),
-                            ))
-                        }
-                    };
+                let conn = match tokio::time::timeout(self.timeout, self.open()).await {
+                    Ok(c) => c?,
+                    Err(_) => {
+                        return Err(Error::Io(
+                            std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                format!("no connection within {:?}", self.timeout),
+                            )
+                            .into(),
+                        ))
+                    }
+                };
                 (conn, self.answered())
             }
         };
@@ -128,6 +134,24 @@ impl Conns {
             cancel: self.generation.subscribe(),
             _permit: permit,
         })
+    }
+
+    /// A new connection: over TLS unless the mode says otherwise; with `PREFERRED`, in
+    /// plaintext when the server offers no TLS (found at the store's first such connect; a
+    /// server that turns TLS on later is used encrypted once the process restarts).
+    async fn open(&self) -> Result<Conn, Error> {
+        if let Some(plain) = &self.plaintext {
+            if self.no_tls.load(Ordering::Relaxed) {
+                return Conn::new(plain.clone()).await;
+            }
+        }
+        match (Conn::new(self.opts.clone()).await, &self.plaintext) {
+            (Err(Error::Driver(DriverError::NoClientSslFlagFromServer)), Some(plain)) => {
+                self.no_tls.store(true, Ordering::Relaxed);
+                Conn::new(plain.clone()).await
+            }
+            (result, _) => result,
+        }
     }
 
     fn answered(&self) -> u64 {

@@ -2,6 +2,9 @@
 //! [user[:password]@]host[:port]/database` with baton's options `table=` (default
 //! `baton_leases`) and `create_table=false`; docs/mysql.md has the DDL and the grants.
 //!
+//! TLS: `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key` with MySQL's meanings (`url`), by
+//! mysql_async's rustls (ring) support.
+//!
 //! Client: `mysql_async` on baton's runtime thread, with connections of baton's own (`conn`:
 //! up to four, statements prepared once per connection) instead of its pool, so that a
 //! connection that stops answering is replaced.
@@ -117,7 +120,11 @@ impl MyStore {
         let url = url::parse(&spec.seeds[0]).map_err(StoreError::Refused)?;
         let store = MyStore {
             sql: Statements::new(&url.quoted_table()),
-            conns: Conns::new(url.client_opts(timeout), timeout),
+            conns: Conns::new(
+                url.client_opts(timeout),
+                url.plaintext_fallback(timeout),
+                timeout,
+            ),
             url,
         };
         store.ensure_table().await?;
@@ -141,7 +148,10 @@ impl MyStore {
                 "the lease table {} is gone ({}); create it again with:\n{}",
                 self.url.table, s.message, self.sql.ddl
             )),
-            _ => classify(e),
+            _ => match tls_refusal(&e, &self.url) {
+                Some(why) => StoreError::Refused(why),
+                None => classify(e),
+            },
         }
     }
 
@@ -237,6 +247,48 @@ impl MyStore {
             "the lease row changed under every attempt to take it; retrying".into(),
         ))
     }
+}
+
+/// A connection that failed for TLS reasons, explained with the setting to change; None for
+/// other failures.
+fn tls_refusal(e: &mysql_async::Error, url: &MyUrl) -> Option<String> {
+    use crate::store::tls::{is_name_mismatch, rustls_error};
+    let host = url.opts.ip_or_hostname();
+    if matches!(
+        e,
+        mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)
+    ) {
+        return Some(format!(
+            "the MySQL server at {host} does not offer TLS and the store URL asks for it (ssl-mode={}); turn TLS on in the server (ssl_cert, ssl_key; MariaDB: --ssl-cert, --ssl-key) or, on a trusted network only, use ssl-mode=PREFERRED or ssl-mode=DISABLED",
+            url.tls.mode.name()
+        ));
+    }
+    let r = rustls_error(e)?;
+    let ca = url
+        .tls
+        .ca_path
+        .as_deref()
+        .unwrap_or("(none: the built-in public CAs)");
+    Some(match r {
+        _ if is_name_mismatch(r) => format!(
+            "the MySQL server's certificate is not issued for the host {host} ({r}); connect by a name the certificate holds, or use ssl-mode=REQUIRED to encrypt without checking"
+        ),
+        // Another CA of the same name shows as a bad signature.
+        rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer | rustls::CertificateError::BadSignature,
+        ) => format!(
+            "the MySQL server's certificate is not signed by a CA in ssl-ca={ca} ({r}); set ssl-ca to the PEM file of the CA that signed the server's certificate (the issuer of its ssl_cert), or use ssl-mode=REQUIRED to encrypt without checking"
+        ),
+        rustls::Error::InvalidCertificate(_) => format!(
+            "the MySQL server's certificate was refused ({r}); fix the server's certificate (ssl_cert) or ssl-ca={ca}"
+        ),
+        rustls::Error::AlertReceived(_) if url.tls.client.is_some() => format!(
+            "the MySQL server refused the TLS session ({r}); check that ssl-cert and ssl-key hold a client certificate the server's ssl_ca trusts"
+        ),
+        _ => format!(
+            "the TLS handshake with the MySQL server failed ({r}); check the server's TLS settings (baton speaks TLS 1.3), or use ssl-mode=DISABLED on a trusted network"
+        ),
+    })
 }
 
 /// A holder from `candidate, host, pid, token, since µs, left µs`.

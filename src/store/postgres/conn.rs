@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config};
 
 use super::classify;
+use super::tls::MakeRustls;
+use super::url::PgTls;
 use crate::clock;
 use crate::store::StoreError;
 
@@ -22,6 +24,10 @@ struct Live {
 
 pub(super) struct Conn {
     config: Config,
+    tls: MakeRustls,
+    /// The URL's TLS options and host, to explain a failed handshake.
+    tls_url: PgTls,
+    host: String,
     current: Mutex<Option<Live>>,
     /// One connect at a time: concurrent elections wait for it instead of opening their own.
     connecting: tokio::sync::Mutex<()>,
@@ -51,9 +57,17 @@ pub(super) fn tune(config: &mut Config, timeout: Duration) {
 }
 
 impl Conn {
-    pub fn new(config: Config, on_drop: Box<dyn Fn() + Send + Sync>) -> Conn {
+    pub fn new(
+        config: Config,
+        tls: (MakeRustls, PgTls),
+        host: String,
+        on_drop: Box<dyn Fn() + Send + Sync>,
+    ) -> Conn {
         Conn {
             config,
+            tls: tls.0,
+            tls_url: tls.1,
+            host,
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
             last_answer: AtomicU64::new(clock::now_nanos()),
@@ -78,7 +92,12 @@ impl Conn {
         if let Some(c) = self.open_client() {
             return Ok(c);
         }
-        let (client, connection) = self.config.connect(NoTls).await.map_err(classify)?;
+        let (client, connection) = self.config.connect(self.tls.clone()).await.map_err(|e| {
+            match super::tls::explain(&e, &self.tls_url, &self.host) {
+                Some(why) => StoreError::Refused(why),
+                None => classify(e),
+            }
+        })?;
         let client = Arc::new(client);
         let conn = Arc::downgrade(self);
         let driver = tokio::spawn(async move {

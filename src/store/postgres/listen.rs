@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Config};
+
+use super::tls::MakeRustls;
 
 use crate::store::Scope;
 
@@ -54,13 +56,14 @@ impl Listener {
     /// `relisten` makes it reconnect; `timeout` spaces and limits its pings.
     pub fn start(
         config: Config,
+        tls: MakeRustls,
         channel: String,
         watchers: Weak<Watchers>,
         relisten: Arc<Notify>,
         timeout: Duration,
     ) -> Listener {
         let (tx, ready) = watch::channel(false);
-        let task = tokio::spawn(run(config, channel, watchers, tx, relisten, timeout));
+        let task = tokio::spawn(run(config, tls, channel, watchers, tx, relisten, timeout));
         Listener { ready, task }
     }
 }
@@ -73,6 +76,7 @@ impl Drop for Listener {
 
 async fn run(
     config: Config,
+    tls: MakeRustls,
     channel: String,
     watchers: Weak<Watchers>,
     ready: watch::Sender<bool>,
@@ -82,7 +86,7 @@ async fn run(
     let listen = format!("LISTEN \"{}\"", channel.replace('"', "\"\""));
     let mut pause = Duration::from_millis(50);
     loop {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let pump = async {
                     loop {

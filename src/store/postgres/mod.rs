@@ -2,6 +2,9 @@
 //! with baton's options `table=` (default `baton_leases`), `create_table=false` and
 //! `listen=false`; docs/postgres.md has the DDL, the grants and the pooler notes.
 //!
+//! TLS: `sslmode`, `sslrootcert`, `sslcert`, `sslkey` with libpq's meanings (`url`), by
+//! rustls on both connections (`tls`).
+//!
 //! Client: `tokio-postgres`, on baton's runtime thread. Every statement goes out with its
 //! parameter types (`query_typed`: an unnamed statement, one round trip, nothing prepared on
 //! the server, so a transaction-mode pooler is fine).
@@ -25,6 +28,7 @@
 mod conn;
 mod listen;
 pub(crate) mod sql;
+mod tls;
 pub(crate) mod url;
 
 use std::collections::BTreeMap;
@@ -50,6 +54,7 @@ pub(crate) fn validate_url(url: &str) -> Result<(), String> {
 
 pub(crate) struct PgStore {
     url: PgUrl,
+    tls: tls::MakeRustls,
     sql: Statements,
     conn: Arc<Conn>,
     watchers: Arc<Watchers>,
@@ -71,6 +76,15 @@ impl PgStore {
     pub(crate) async fn connect(spec: &StoreSpec, timeout: Duration) -> Result<Self, StoreError> {
         let mut url = url::parse(&spec.seeds[0]).map_err(StoreError::Refused)?;
         conn::tune(&mut url.config, timeout);
+        let make_tls = tls::MakeRustls::new(&url.tls).map_err(|why| {
+            StoreError::Refused(format!("{}: {why}", super::redact(&spec.seeds[0])))
+        })?;
+        let host = match url.config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            #[cfg(unix)]
+            Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => String::new(),
+        };
         let watchers: Arc<Watchers> = Arc::default();
         let weak = Arc::downgrade(&watchers);
         let relisten = Arc::new(Notify::new());
@@ -84,7 +98,13 @@ impl PgStore {
         });
         let store = PgStore {
             sql: Statements::new(&url.quoted_table()),
-            conn: Arc::new(Conn::new(url.config.clone(), wake)),
+            conn: Arc::new(Conn::new(
+                url.config.clone(),
+                (make_tls.clone(), url.tls.clone()),
+                host,
+                wake,
+            )),
+            tls: make_tls,
             url,
             watchers,
             listener: Mutex::new(None),
@@ -161,6 +181,7 @@ impl PgStore {
             let l = l.get_or_insert_with(|| {
                 Listener::start(
                     self.url.config.clone(),
+                    self.tls.clone(),
                     self.url.channel(),
                     Arc::downgrade(&self.watchers),
                     self.relisten.clone(),

@@ -58,6 +58,7 @@ public class BatonAutoConfiguration {
      * @param properties the {@code baton.*} properties
      * @param environment the environment
      * @param connectionDetails reads Spring Boot's Redis connection details (from the starter of the Boot line)
+     * @param jdbcConnectionDetails reads a JDBC service connection (from the starter of the Boot line)
      * @param customizers builder customizers
      * @param sslBundles Spring's SSL bundles, for baton.ssl.bundle and spring.data.redis.ssl.bundle
      * @return the factory
@@ -66,6 +67,7 @@ public class BatonAutoConfiguration {
     @ConditionalOnMissingBean
     public BatonElectionFactory batonElectionFactory(BatonProperties properties, Environment environment,
             ObjectProvider<RedisConnectionDetailsStore> connectionDetails,
+            ObjectProvider<JdbcConnectionDetailsStore> jdbcConnectionDetails,
             ObjectProvider<LeaderElectionCustomizer> customizers, ObjectProvider<SslBundles> sslBundles) {
         return new BatonElectionFactory(properties, environment, connectionDetails::getIfUnique,
             customizers.orderedStream().toList(), name -> {
@@ -75,7 +77,7 @@ public class BatonAutoConfiguration {
                         + " SslAutoConfiguration makes one)");
                 }
                 return bundles.getBundle(name);
-            });
+            }).jdbcConnectionDetails(jdbcConnectionDetails::getIfUnique);
     }
 
     /**

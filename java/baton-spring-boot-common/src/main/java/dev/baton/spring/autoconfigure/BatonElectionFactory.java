@@ -35,6 +35,7 @@ public class BatonElectionFactory {
     private final Supplier<RedisConnectionDetailsStore> connectionDetails;
     private final List<LeaderElectionCustomizer> customizers;
     private final Function<String, SslBundle> sslBundles;
+    private volatile Supplier<JdbcConnectionDetailsStore> jdbcConnectionDetails = () -> null;
     private volatile StoreUrl store;
     private volatile SslBundlePem tls;
 
@@ -68,6 +69,18 @@ public class BatonElectionFactory {
         this.connectionDetails = connectionDetails;
         this.customizers = List.copyOf(customizers);
         this.sslBundles = sslBundles;
+    }
+
+    /**
+     * Reads a JDBC service connection (Testcontainers, Docker Compose) where spring.datasource.*
+     * would be read: it takes the place of those properties.
+     *
+     * @param details reads Spring Boot's JDBC connection details, or a supplier of null
+     * @return this factory
+     */
+    public BatonElectionFactory jdbcConnectionDetails(Supplier<JdbcConnectionDetailsStore> details) {
+        this.jdbcConnectionDetails = details;
+        return this;
     }
 
     /**
@@ -287,8 +300,11 @@ public class BatonElectionFactory {
             return chosen(redis, "Redis is configured; baton.store-from=datasource would take spring.datasource.*");
         }
         String jdbcUrl = environment.getProperty("spring.datasource.url");
-        StoreUrl sql = from == BatonProperties.StoreFrom.REDIS ? null : DataSourceStore.of(jdbcUrl,
-            environment.getProperty("spring.datasource.username"), environment.getProperty("spring.datasource.password"));
+        StoreUrl sql = from == BatonProperties.StoreFrom.REDIS ? null : jdbcServiceConnection();
+        if (sql == null && from != BatonProperties.StoreFrom.REDIS) {
+            sql = DataSourceStore.of(jdbcUrl, environment.getProperty("spring.datasource.username"),
+                environment.getProperty("spring.datasource.password"));
+        }
         if (sql != null) {
             return chosen(sql, "no Redis is configured");
         }
@@ -308,6 +324,17 @@ public class BatonElectionFactory {
                 + " Cluster, or postgres://, mysql://, zookeeper://), or configure spring.data.redis.url,"
                 + " spring.data.redis.host or a PostgreSQL/MySQL/MariaDB spring.datasource.url; or set"
                 + " baton.enabled=false to run without leader election.");
+    }
+
+    /** The store of a JDBC service connection, or null. */
+    private StoreUrl jdbcServiceConnection() {
+        JdbcConnectionDetailsStore details = jdbcConnectionDetails.get();
+        return details == null ? null : details.storeUrl();
+    }
+
+    /** Whether the store is the application's database (for messages). */
+    private static boolean database(StoreUrl s) {
+        return s.source().equals(DataSourceStore.URL) || s.source().startsWith("the JDBC service connection");
     }
 
     /** The Redis of spring.data.redis.* or of the connection details, or null. */
@@ -355,7 +382,7 @@ public class BatonElectionFactory {
     }
 
     private BatonStartupException refused(StoreUrl s, String name, StoreAuthenticationException e) {
-        if (s.source().equals(DataSourceStore.URL)) {
+        if (database(s)) {
             return new BatonStartupException("baton's store " + s.redacted() + " (from " + s.source()
                 + ") refused baton's credentials or permissions for election '" + name + "': " + e.getMessage(),
                 "Set spring.datasource.username and spring.datasource.password to a database user with the"
@@ -377,7 +404,7 @@ public class BatonElectionFactory {
     private BatonStartupException unreachable(StoreUrl s, String name, StoreUnreachableException e) {
         return new BatonStartupException("baton could not reach its store " + s.redacted() + " (from "
             + s.source() + ") for election '" + name + "': " + e.getMessage(),
-            "Start " + (s.source().equals(DataSourceStore.URL) ? "the database" : "Redis") + " there, or point"
+            "Start " + (database(s) ? "the database" : "Redis") + " there, or point"
                 + " baton.store at a store this host can reach (startup waits"
                 + " baton.connect-timeout = " + DurationStyle.SIMPLE.print(properties.getConnectTimeout()) + " for it);"
                 + " or set baton.connect-in-background=true to start as a follower and campaign once it answers.", e);

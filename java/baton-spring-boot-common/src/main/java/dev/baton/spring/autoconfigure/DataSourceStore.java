@@ -12,9 +12,10 @@ import org.springframework.util.StringUtils;
 /**
  * baton's store URL from {@code spring.datasource.url} (a JDBC URL of PostgreSQL, MySQL or
  * MariaDB) and {@code spring.datasource.username/password}: {@code postgres://} or
- * {@code mysql://}, credentials percent-encoded. What would change where or how safely baton
- * connects and cannot be carried over (TLS, several hosts, failover protocols, sockets) is
- * refused with a {@link BatonStartupException}; the driver's tuning options (batching,
+ * {@code mysql://}, credentials percent-encoded, TLS options mapped to baton's (libpq's
+ * {@code sslmode}/{@code sslrootcert}, MySQL's {@code ssl-mode}/{@code ssl-ca}). What would change
+ * where or how safely baton connects and cannot be carried over (Java key stores, several hosts,
+ * failover protocols, sockets) is refused with a {@link BatonStartupException}; the driver's tuning options (batching,
  * statement caches, time zones) do not concern baton's own connections and are left out.
  */
 public final class DataSourceStore {
@@ -23,9 +24,9 @@ public final class DataSourceStore {
     /** Options that change where, as whom or how safely the driver connects: never dropped silently. */
     private static final Set<String> POSTGRES_REFUSED = Set.of("sslfactory", "socketfactory", "targetservertype",
         "loadbalancehosts", "options", "gssencmode", "gsslib", "jaasapplicationname", "service",
-        "authenticationpluginclassname", "unixsocket", "sslnegotiation");
-    private static final Set<String> MYSQL_REFUSED = Set.of("requiressl", "verifyservercertificate",
-        "socketfactory", "authenticationplugins", "defaultauthenticationplugin", "pipe", "localsocket",
+        "authenticationpluginclassname", "unixsocket", "sslnegotiation", "sslpassword", "sslpasswordcallback",
+        "sslhostnameverifier", "sslfactoryarg");
+    private static final Set<String> MYSQL_REFUSED = Set.of("socketfactory", "authenticationplugins", "defaultauthenticationplugin", "pipe", "localsocket",
         "localsocketaddress", "credentialtype", "restrictedauth");
 
     private DataSourceStore() {}
@@ -70,20 +71,7 @@ public final class DataSourceStore {
         String user = pick(username, q.remove("user"));
         String pass = pick(password, q.remove("password"));
         StringBuilder opts = new StringBuilder();
-        String sslmode = q.remove("sslmode");
-        String ssl = q.remove("ssl");
-        // pgjdbc: ssl=true without sslmode means verify-full; its default is prefer.
-        String mode = sslmode != null ? sslmode.toLowerCase(Locale.ROOT)
-            : ssl != null && !ssl.equalsIgnoreCase("false") ? "verify-full" : null;
-        if (mode != null) {
-            switch (mode) {
-                case "disable", "allow" -> append(opts, "sslmode", "disable");
-                case "prefer" -> append(opts, "sslmode", "prefer");
-                default -> throw refused(jdbcUrl, (sslmode != null ? "sslmode=" + sslmode : "ssl=" + ssl)
-                    + " asks for TLS, which baton's PostgreSQL store does not do yet",
-                    "use sslmode=disable or sslmode=prefer on a trusted network");
-            }
-        }
+        postgresTls(jdbcUrl, q, opts);
         String app = q.remove("applicationname");
         if (StringUtils.hasText(app)) {
             append(opts, "application_name", app);
@@ -105,6 +93,131 @@ public final class DataSourceStore {
         refuseAny(jdbcUrl, q, POSTGRES_REFUSED);
         return new StoreUrl("postgres://" + credentials(user, pass) + p.hostPort() + "/" + encode(p.database) + opts,
             URL);
+    }
+
+    /**
+     * pgjdbc's TLS options as libpq's, which baton's URL takes: {@code sslmode} (pgjdbc's default
+     * {@code prefer}; {@code ssl=true} alone means {@code verify-full}), {@code sslrootcert},
+     * {@code sslcert}, {@code sslkey} (PEM files; baton reads them when the election is built).
+     * pgjdbc's default files under {@code ~/.postgresql/} are not looked for: a verifying mode
+     * without {@code sslrootcert} is refused.
+     */
+    private static void postgresTls(String jdbcUrl, Map<String, String> q, StringBuilder opts) {
+        String sslmode = q.remove("sslmode");
+        String ssl = q.remove("ssl");
+        String mode = sslmode != null ? sslmode.toLowerCase(Locale.ROOT)
+            : ssl != null && !ssl.equalsIgnoreCase("false") ? "verify-full" : null;
+        String given = sslmode != null ? "sslmode=" + sslmode : "ssl=" + ssl;
+        String rootcert = q.remove("sslrootcert");
+        String cert = q.remove("sslcert");
+        String key = q.remove("sslkey");
+        if (mode != null) {
+            switch (mode) {
+                case "disable" -> append(opts, "sslmode", "disable");
+                // allow tries plaintext first; prefer connects wherever allow does, encrypted when it can.
+                case "allow", "prefer" -> append(opts, "sslmode", "prefer");
+                case "require", "verify-ca", "verify-full" -> {
+                    if (!mode.equals("require") && !StringUtils.hasText(rootcert)) {
+                        throw refused(jdbcUrl, given + " checks the server's certificate against a CA, and baton does"
+                            + " not read pgjdbc's default ~/.postgresql/root.crt",
+                            "add sslrootcert=/path/to/ca.pem (the PEM file of the CA that signed the server's"
+                                + " certificate) to spring.datasource.url");
+                    }
+                    append(opts, "sslmode", mode);
+                }
+                default -> throw refused(jdbcUrl, given + " is not a mode baton knows",
+                    "use sslmode=disable, prefer, require, verify-ca or verify-full");
+            }
+        }
+        if (StringUtils.hasText(rootcert)) {
+            if (mode == null || mode.equals("prefer") || mode.equals("allow") || mode.equals("disable")) {
+                throw refused(jdbcUrl, "sslrootcert=" + rootcert + " is given, but " + (mode == null
+                    ? "no sslmode, and pgjdbc's default prefer" : given) + " does not check the server's certificate",
+                    "add sslmode=verify-full (or verify-ca) to spring.datasource.url, or remove sslrootcert");
+            }
+            append(opts, "sslrootcert", rootcert);
+        }
+        if (StringUtils.hasText(cert) || StringUtils.hasText(key)) {
+            if ("disable".equals(mode)) {
+                throw refused(jdbcUrl, "sslcert/sslkey are given with sslmode=disable",
+                    "remove them, or use sslmode=verify-full");
+            }
+            if (StringUtils.hasText(cert)) {
+                append(opts, "sslcert", cert);
+            }
+            if (StringUtils.hasText(key)) {
+                append(opts, "sslkey", key); // a PEM key: baton refuses pgjdbc's DER .pk8 at build, saying how to convert
+            }
+        }
+    }
+
+    /**
+     * Connector/J ({@code sslMode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY}, or the
+     * older {@code useSSL}/{@code requireSSL}) and MariaDB Connector/J ({@code sslMode=disable|trust|
+     * verify-ca|verify-full}, {@code serverSslCert=/path/ca.pem}) to baton's {@code ssl-mode} and
+     * {@code ssl-ca}. Java key stores cannot be carried over (baton reads PEM).
+     */
+    private static void mysqlTls(String jdbcUrl, Map<String, String> q, StringBuilder opts) {
+        String sslMode = q.remove("sslmode");
+        String useSsl = q.remove("usessl");
+        String requireSsl = q.remove("requiressl");
+        String verify = q.remove("verifyservercertificate");
+        String serverCert = q.remove("serversslcert");
+        for (String store : new String[] {"trustcertificatekeystoreurl", "clientcertificatekeystoreurl", "keystore",
+            "truststore"}) {
+            String v = q.remove(store);
+            if (StringUtils.hasText(v)) {
+                throw refused(jdbcUrl, "its option " + store + "=" + v + " names a Java key store, which baton's"
+                    + " native client cannot read", "set baton.store=mysql://user:password@host:3306/db"
+                    + "?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path/to/ca.pem with the CA as a PEM file");
+            }
+        }
+        String mode;
+        String given;
+        if (sslMode != null) {
+            given = "sslMode=" + sslMode;
+            mode = switch (sslMode.toLowerCase(Locale.ROOT)) {
+                case "disabled", "disable" -> "DISABLED";
+                case "preferred" -> "PREFERRED";
+                case "required", "trust" -> "REQUIRED";
+                case "verify_identity", "verify-full" -> "VERIFY_IDENTITY";
+                case "verify_ca", "verify-ca" -> throw refused(jdbcUrl, given + " checks the CA without the host"
+                    + " name, which baton's MySQL store cannot do yet", "use sslMode=VERIFY_IDENTITY (MariaDB:"
+                    + " verify-full) with a server certificate issued for the host in spring.datasource.url");
+                default -> throw refused(jdbcUrl, given + " is not a mode baton knows",
+                    "use sslMode=DISABLED, PREFERRED, REQUIRED or VERIFY_IDENTITY");
+            };
+        } else if (verify != null && !verify.equalsIgnoreCase("false")) {
+            throw refused(jdbcUrl, "verifyServerCertificate=" + verify + " checks the CA without the host name,"
+                + " which baton's MySQL store cannot do yet", "use sslMode=VERIFY_IDENTITY instead");
+        } else if (requireSsl != null && !requireSsl.equalsIgnoreCase("false")) {
+            given = "requireSSL=" + requireSsl;
+            mode = "REQUIRED";
+        } else if (useSsl != null) {
+            given = "useSSL=" + useSsl;
+            mode = useSsl.equalsIgnoreCase("false") ? "DISABLED" : "PREFERRED";
+        } else {
+            given = null;
+            mode = null;
+        }
+        if (StringUtils.hasText(serverCert)) {
+            if (serverCert.startsWith("-----") || serverCert.startsWith("classpath:")) {
+                throw refused(jdbcUrl, "serverSslCert holds the certificate itself or a class path resource",
+                    "give it as a file path (serverSslCert=/path/to/ca.pem)");
+            }
+            if (mode != null && !mode.equals("VERIFY_IDENTITY")) {
+                throw refused(jdbcUrl, "serverSslCert is given, but " + given + " does not check the server's"
+                    + " certificate", "use sslMode=verify-full, or remove serverSslCert");
+            }
+            mode = "VERIFY_IDENTITY";
+        }
+        // Connector/J's default PREFERRED is baton's default as well: only a choice is written out.
+        if (mode != null && !mode.equals("PREFERRED")) {
+            append(opts, "ssl-mode", mode);
+        }
+        if (StringUtils.hasText(serverCert)) {
+            append(opts, "ssl-ca", serverCert);
+        }
     }
 
     /**
@@ -130,26 +243,11 @@ public final class DataSourceStore {
         Map<String, String> q = p.query;
         String user = pick(username, q.remove("user"));
         String pass = pick(password, q.remove("password"));
-        String sslMode = q.remove("sslmode");
-        if (sslMode != null) {
-            String m = sslMode.toLowerCase(Locale.ROOT);
-            // Connector/J's default PREFERRED falls back to plain, as baton does.
-            if (!m.equals("disabled") && !m.equals("disable") && !m.equals("preferred")) {
-                throw refused(jdbcUrl, "sslMode=" + sslMode + " asks for TLS, which baton's MySQL store does"
-                    + " not do yet", "use sslMode=" + (maria ? "disable" : "DISABLED or PREFERRED")
-                    + " on a trusted network");
-            }
-        }
-        for (String key : new String[] {"usessl", "requiressl"}) {
-            String v = q.remove(key);
-            if (v != null && !v.equalsIgnoreCase("false")) {
-                throw refused(jdbcUrl, key + "=" + v + " asks for TLS, which baton's MySQL store does not do yet",
-                    "use " + key + "=false on a trusted network");
-            }
-        }
+        StringBuilder opts = new StringBuilder();
+        mysqlTls(jdbcUrl, q, opts);
         refuseAny(jdbcUrl, q, MYSQL_REFUSED);
         return new StoreUrl((maria ? "mariadb://" : "mysql://") + credentials(user, pass) + p.hostPort() + "/"
-            + encode(p.database), URL);
+            + encode(p.database) + opts, URL);
     }
 
     private record Parts(String host, int port, String database, Map<String, String> query) {

@@ -27,7 +27,24 @@ class DataSourceStoreTests {
             .isEqualTo("postgres://u:pw@[::1]:5432/app?sslmode=prefer&application_name=my%20app"
                 + "&connect_timeout=7&table=jobs.baton_leases");
         assertThat(DataSourceStore.of("jdbc:postgresql://h/app?sslmode=allow", "u", "").url())
+            .isEqualTo("postgres://u@h:5432/app?sslmode=prefer");
+        assertThat(DataSourceStore.of("jdbc:postgresql://h/app?sslmode=disable", "u", "").url())
             .isEqualTo("postgres://u@h:5432/app?sslmode=disable");
+    }
+
+    @Test
+    void postgresTlsCarriesOverAsLibpqsOptions() {
+        assertThat(DataSourceStore.of("jdbc:postgresql://db/app?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem"
+            + "&sslcert=/run/c.pem&sslkey=/run/k.pem", "u", "p").url())
+            .isEqualTo("postgres://u:p@db:5432/app?sslmode=verify-full&sslrootcert=%2Fetc%2Fssl%2Fdb-ca.pem"
+                + "&sslcert=%2Frun%2Fc.pem&sslkey=%2Frun%2Fk.pem");
+        // pgjdbc: ssl=true without sslmode is verify-full.
+        assertThat(DataSourceStore.of("jdbc:postgresql://db/app?ssl=true&sslrootcert=/ca.pem", "u", "p").url())
+            .isEqualTo("postgres://u:p@db:5432/app?sslmode=verify-full&sslrootcert=%2Fca.pem");
+        assertThat(DataSourceStore.of("jdbc:postgresql://db/app?sslmode=require", "u", "p").url())
+            .isEqualTo("postgres://u:p@db:5432/app?sslmode=require");
+        assertThat(DataSourceStore.of("jdbc:postgresql://db/app?sslmode=verify-ca&sslrootcert=/ca.pem", "u", "p")
+            .url()).isEqualTo("postgres://u:p@db:5432/app?sslmode=verify-ca&sslrootcert=%2Fca.pem");
     }
 
     @Test
@@ -36,11 +53,21 @@ class DataSourceStoreTests {
             "u", "p"))
             .isInstanceOf(BatonStartupException.class)
             .hasMessageContaining("spring.datasource.url=jdbc:postgresql://h/app?sslmode=verify-full&password=***")
-            .hasMessageContaining("sslmode=verify-full asks for TLS")
+            .hasMessageContaining("sslmode=verify-full checks the server's certificate")
+            .hasMessageContaining("add sslrootcert=/path/to/ca.pem")
             .hasMessageContaining("baton.store")
             .hasMessageNotContaining("secret");
         assertThatThrownBy(() -> DataSourceStore.of("jdbc:postgresql://h/app?ssl=true", "u", "p"))
-            .hasMessageContaining("ssl=true asks for TLS");
+            .hasMessageContaining("ssl=true checks the server's certificate");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:postgresql://h/app?sslmode=Sometimes", "u", "p"))
+            .hasMessageContaining("sslmode=Sometimes is not a mode baton knows");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:postgresql://h/app?sslrootcert=/ca.pem", "u", "p"))
+            .hasMessageContaining("sslrootcert=/ca.pem is given, but no sslmode")
+            .hasMessageContaining("add sslmode=verify-full");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:postgresql://h/app?sslmode=disable&sslcert=/c.pem", "u", "p"))
+            .hasMessageContaining("sslcert/sslkey are given with sslmode=disable");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:postgresql://h/app?sslmode=require&sslpassword=x", "u", "p"))
+            .hasMessageContaining("sslpassword=x");
         assertThatThrownBy(() -> DataSourceStore.of("jdbc:postgresql://h1:5432,h2:5432/app?targetServerType=primary",
             "u", "p"))
             .hasMessageContaining("several servers (h1:5432,h2:5432)");
@@ -55,17 +82,59 @@ class DataSourceStoreTests {
         assertThat(DataSourceStore.of("jdbc:mysql://db:3307/app?serverTimezone=UTC&sslMode=PREFERRED", "root", "pw")
             .url()).isEqualTo("mysql://root:pw@db:3307/app");
         assertThat(DataSourceStore.of("jdbc:mariadb://db/app?useSsl=false", "u", null).url())
-            .isEqualTo("mariadb://u@db:3306/app");
-        assertThatThrownBy(() -> DataSourceStore.of("jdbc:mysql://db/app?sslMode=VERIFY_IDENTITY", "u", "p"))
-            .isInstanceOf(BatonStartupException.class).hasMessageContaining("sslMode=VERIFY_IDENTITY asks for TLS");
-        assertThatThrownBy(() -> DataSourceStore.of("jdbc:mariadb://db/app?useSsl=true", "u", "p"))
-            .hasMessageContaining("usessl=true asks for TLS");
+            .isEqualTo("mariadb://u@db:3306/app?ssl-mode=DISABLED");
+        assertThat(DataSourceStore.of("jdbc:mysql://db/app?sslMode=VERIFY_IDENTITY", "u", "p").url())
+            .isEqualTo("mysql://u:p@db:3306/app?ssl-mode=VERIFY_IDENTITY");
+        assertThat(DataSourceStore.of("jdbc:mariadb://db/app?useSsl=true", "u", "p").url())
+            .isEqualTo("mariadb://u:p@db:3306/app");
         assertThatThrownBy(() -> DataSourceStore.of("jdbc:mysql:loadbalance://a,b/app", "u", "p"))
             .hasMessageContaining("load-balancing mode (loadbalance:)");
         assertThatThrownBy(() -> DataSourceStore.of("jdbc:mariadb:replication://a,b/app", "u", "p"))
             .hasMessageContaining("(replication:)");
         assertThatThrownBy(() -> DataSourceStore.of("jdbc:mysql://db:3306", "u", "p"))
             .hasMessageContaining("names no database");
+    }
+
+    @Test
+    void mysqlTlsCarriesOverAsMysqlsOptions() {
+        assertThat(DataSourceStore.of("jdbc:mysql://db/app?sslMode=REQUIRED", "u", "p").url())
+            .isEqualTo("mysql://u:p@db:3306/app?ssl-mode=REQUIRED");
+        assertThat(DataSourceStore.of("jdbc:mysql://db/app?sslMode=disabled", "u", "p").url())
+            .isEqualTo("mysql://u:p@db:3306/app?ssl-mode=DISABLED");
+        assertThat(DataSourceStore.of("jdbc:mysql://db/app?useSSL=true&requireSSL=true", "u", "p").url())
+            .isEqualTo("mysql://u:p@db:3306/app?ssl-mode=REQUIRED");
+        assertThat(DataSourceStore.of("jdbc:mysql://db/app?useSSL=false", "u", "p").url())
+            .isEqualTo("mysql://u:p@db:3306/app?ssl-mode=DISABLED");
+        // MariaDB Connector/J's modes and its PEM CA file.
+        assertThat(DataSourceStore.of("jdbc:mariadb://db/app?sslMode=trust", "u", "p").url())
+            .isEqualTo("mariadb://u:p@db:3306/app?ssl-mode=REQUIRED");
+        assertThat(DataSourceStore.of("jdbc:mariadb://db/app?sslMode=verify-full&serverSslCert=/etc/db/ca.pem",
+            "u", "p").url())
+            .isEqualTo("mariadb://u:p@db:3306/app?ssl-mode=VERIFY_IDENTITY&ssl-ca=%2Fetc%2Fdb%2Fca.pem");
+        assertThat(DataSourceStore.of("jdbc:mariadb://db/app?serverSslCert=/ca.pem", "u", "p").url())
+            .isEqualTo("mariadb://u:p@db:3306/app?ssl-mode=VERIFY_IDENTITY&ssl-ca=%2Fca.pem");
+    }
+
+    @Test
+    void mysqlTlsThatCannotBeCarriedOverIsRefused() {
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:mysql://db/app?sslMode=VERIFY_CA", "u", "p"))
+            .isInstanceOf(BatonStartupException.class)
+            .hasMessageContaining("sslMode=VERIFY_CA checks the CA without the host name")
+            .hasMessageContaining("use sslMode=VERIFY_IDENTITY");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:mariadb://db/app?sslMode=verify-ca", "u", "p"))
+            .hasMessageContaining("sslMode=verify-ca checks the CA");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:mysql://db/app?verifyServerCertificate=true", "u", "p"))
+            .hasMessageContaining("verifyServerCertificate=true");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:mysql://db/app?sslMode=VERIFY_IDENTITY"
+            + "&trustCertificateKeyStoreUrl=file:/ts.jks", "u", "p"))
+            .hasMessageContaining("trustcertificatekeystoreurl=file:/ts.jks names a Java key store")
+            .hasMessageContaining("ssl-ca=/path/to/ca.pem");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:mysql://db/app?sslMode=sometimes", "u", "p"))
+            .hasMessageContaining("sslMode=sometimes is not a mode baton knows");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:mariadb://db/app?sslMode=trust&serverSslCert=/ca.pem",
+            "u", "p")).hasMessageContaining("does not check the server's certificate");
+        assertThatThrownBy(() -> DataSourceStore.of("jdbc:mariadb://db/app?serverSslCert=classpath:ca.pem", "u", "p"))
+            .hasMessageContaining("give it as a file path");
     }
 
     @Test
@@ -107,6 +176,31 @@ class DataSourceStoreTests {
             .isEqualTo("redis://cache:6379 (from spring.data.redis.host/port)");
         assertThat(chosen(DEFAULTS, "spring.datasource.url=jdbc:h2:mem:x"))
             .isEqualTo("redis://localhost:6379 (from spring.data.redis.* (defaults))");
+    }
+
+    @Test
+    void aJdbcServiceConnectionTakesThePlaceOfSpringDatasource() {
+        JdbcConnectionDetailsStore container = () -> JdbcConnectionDetailsStore.of(
+            "jdbc:mysql://localhost:32768/test", "test", null, Object.class);
+        java.util.function.BiFunction<RedisConnectionDetailsStore, String, String> chosen = (redis, from) -> {
+            MockEnvironment env = new MockEnvironment().withProperty("spring.datasource.url", PG);
+            BatonProperties p = new BatonProperties();
+            if (from != null) {
+                p.setStoreFrom(BatonProperties.StoreFrom.valueOf(from));
+            }
+            return new BatonElectionFactory(p, env, () -> redis, List.of()).jdbcConnectionDetails(() -> container)
+                .storeDescription();
+        };
+        assertThat(chosen.apply(DEFAULTS, null))
+            .isEqualTo("mysql://test@localhost:32768/test (from the JDBC service connection java.lang.Object)");
+        assertThat(chosen.apply(null, "DATASOURCE"))
+            .isEqualTo("mysql://test@localhost:32768/test (from the JDBC service connection java.lang.Object)");
+        assertThat(chosen.apply(DEFAULTS, "REDIS"))
+            .isEqualTo("redis://localhost:6379 (from spring.data.redis.* (defaults))");
+        // Without a service connection, spring.datasource.* as before.
+        assertThat(new BatonElectionFactory(new BatonProperties(), new MockEnvironment()
+            .withProperty("spring.datasource.url", PG), () -> null, List.of()).jdbcConnectionDetails(() -> () -> null)
+            .storeDescription()).isEqualTo("postgres://db:5432/app (from spring.datasource.url)");
     }
 
     @Test
