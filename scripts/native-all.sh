@@ -7,7 +7,7 @@
 # (separate invocations serialize on cargo's build-directory lock and leave a core idle at each
 # graph's serial tail), and builds the host-side build scripts and proc macros once.
 # Only the library, without the CLI's dependencies (--no-default-features), with the
-# dist-native profile (Cargo.toml: release without debug info, opt-level 1).
+# dist-native profile (Cargo.toml: release without debug info, opt-level "s").
 # linux-x86_64-gnu on an x86_64 glibc host is not cross-built: `make test`'s own release build
 # (target/release) already compiled every crate for that target, and only its final link bound
 # the build host's glibc; relink_host_gnu redoes that link against glibc 2.17 (one cross build
