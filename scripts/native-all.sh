@@ -3,7 +3,7 @@
 #   linux-x86_64-gnu, linux-aarch64-gnu   glibc >= 2.17 (zig links against 2.17's symbols)
 #   linux-x86_64-musl, linux-aarch64-musl musl (Alpine), dynamically linked against musl
 # plus libbaton.a for each (static C programs, and the musl test under qemu).
-# One cargo invocation for all of them: cargo then packs both cores with the four graphs' jobs
+# One cargo invocation for the cross builds: cargo then packs both cores with their graphs' jobs
 # (separate invocations serialize on cargo's build-directory lock and leave a core idle at each
 # graph's serial tail), and builds the host-side build scripts and proc macros once.
 # Only the library, without the CLI's dependencies (--no-default-features), with the
