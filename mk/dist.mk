@@ -5,9 +5,9 @@
 #   python/     one wheel per platform (manylinux2014 / musllinux_1_2)
 #   goproxy/    the Go module github.com/baton-dev/baton/go as a module proxy (GOPROXY=file://...)
 #   c/          `make install`'s tree: header, libbaton.so.N + symlinks, libbaton.a, baton.pc
-# `make test-dist` checks them as users would get them. It is not part of `make test` yet:
-# estimated from the 2026-12-01 measurements (docs/packaging.md, "What CI pays"), CI would
-# take about 43 minutes with it, past the 42-minute line that leaves CI its margin under 45.
+# `make test-dist` checks them as users would get them; it is the last part of `make test`
+# (the Makefile), estimated at about 16 minutes of a clean CI run's 40 (docs/packaging.md,
+# "What CI pays").
 # After the cross builds, its checks run side by side (three at a time): the two qemu suites
 # and the Maven chain (maven-dist, then the fresh Spring app) use both cores between them.
 
