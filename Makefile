@@ -30,6 +30,10 @@ test-rust: deps
 
 include $(sort $(wildcard mk/*.mk))
 
+# Last: the packages (mk/dist.mk) relink the release library the targets above built, and
+# check every artifact as a user would get it (docs/packaging.md, "What CI pays").
+TEST_TARGETS += test-dist
+
 test: deps lint $(TEST_TARGETS)
 
 # The core's story with three candidate processes, then the same with three Spring Boot apps.

@@ -5,10 +5,11 @@
 #   python/     one wheel per platform (manylinux2014 / musllinux_1_2)
 #   goproxy/    the Go module github.com/baton-dev/baton/go as a module proxy (GOPROXY=file://...)
 #   c/          `make install`'s tree: header, libbaton.so.N + symlinks, libbaton.a, baton.pc
-# `make test-dist` checks them as users would get them. It is not part of `make test`: measured
-# on 2026-12-01 (docs/packaging.md, "What CI pays": 1,804 s CPU for the four cross builds even
-# without the CLI's dependencies and with opt-level "s"), it would take CI to 47-52 minutes,
-# past the 45-minute limit; run it before a release, or in CI with the cross builds cached.
+# `make test-dist` checks them as users would get them; it is the last part of `make test`
+# (the Makefile), estimated at about 16 minutes of a clean CI run's 40 (docs/packaging.md,
+# "What CI pays").
+# After the cross builds, its checks run side by side (three at a time): the two qemu suites
+# and the Maven chain (maven-dist, then the fresh Spring app) use both cores between them.
 
 DIST := target/dist
 NATIVE_DIR := $(DIST)/native
@@ -21,16 +22,24 @@ DIST_MAVEN_EXCLUDE = $(shell sed -n 's|.*<module>\(examples/[^<]*\)</module>.*|!
 dist-deps:
 	@scripts/dist-deps.sh
 
-# The four cross builds are one cargo invocation (scripts/native-all.sh says why).
+# The cross builds are one cargo invocation; linux-x86_64-gnu is relinked from target/release
+# (scripts/native-all.sh says why).
 native-all: dist-deps
 	scripts/native-all.sh
 
-wheels: native-all
+# test-dist's second half runs with NATIVE_BUILT=1: the libraries were just built, so its
+# targets skip native-all (which would otherwise run again in the sub-make).
+NATIVE_DEP := $(if $(NATIVE_BUILT),,native-all)
+NATIVE_PLATFORMS := linux-x86_64-gnu linux-aarch64-gnu linux-x86_64-musl linux-aarch64-musl
+TEST_NATIVE_EACH := $(addprefix test-native-,$(NATIVE_PLATFORMS))
+.PHONY: $(TEST_NATIVE_EACH)
+
+wheels: $(NATIVE_DEP)
 	rm -rf $(DIST)/python
 	python3 scripts/build-wheel.py $(DIST)/python $(NATIVE_DIR)
 
 # clean: a jar must carry exactly the libraries staged now, none left from a host build.
-maven-dist: native-all java-deps
+maven-dist: $(NATIVE_DEP) java-deps
 	rm -rf $(DIST)/maven
 	BATON_NATIVE_PREBUILT=$(CURDIR)/$(NATIVE_DIR) $(MVN) $(MVN_FLAGS) -f $(JAVA_DIR)/pom.xml -Pdist \
 	  $(if $(DIST_MAVEN_EXCLUDE),-pl '$(DIST_MAVEN_EXCLUDE)') -DskipTests clean deploy \
@@ -48,17 +57,27 @@ c-dist: c-lib
 dist: native-all wheels maven-dist go-dist c-dist
 	@echo "artifacts in $(DIST): native/ maven/ python/ goproxy/ c/"
 
-# Each platform's library: its ELF facts, and the C test suite (natively or under qemu).
-test-native: native-all
-	scripts/test-native.sh
+# Each platform's library: its ELF facts, and the C test suite (natively or under qemu), two
+# platforms at a time (a qemu suite is mostly one busy core).
+test-native: $(NATIVE_DEP)
+	$(MAKE) --no-print-directory -j2 --output-sync=target NATIVE_BUILT=1 $(TEST_NATIVE_EACH)
+
+$(TEST_NATIVE_EACH): test-native-%:
+	scripts/test-native.sh $*
 
 # A Spring Boot app generated outside the repository, with an empty local Maven repository,
 # no cargo on PATH, only Maven Central and target/dist/maven: builds, runs, gets elected.
 test-maven-fresh: maven-dist
 	scripts/test-maven-fresh.sh $(CURDIR)/$(DIST)/maven
 
-# CI builds every artifact `make dist` ships, and checks the native libraries and the jar.
-test-dist: dist test-native test-maven-fresh
+# Every artifact `make dist` ships, and the checks of the native libraries and the jar. The
+# cross builds fill both cores on their own; what follows them shares the cores, the Maven
+# chain first (the longest).
+test-dist: native-all c-lib java-deps
+	$(MAKE) --no-print-directory -j3 --output-sync=target NATIVE_BUILT=1 \
+	  test-maven-fresh test-native-linux-aarch64-gnu test-native-linux-aarch64-musl \
+	  test-native-linux-x86_64-gnu test-native-linux-x86_64-musl wheels go-dist c-dist
+	@echo "artifacts in $(DIST): native/ maven/ python/ goproxy/ c/, all checked"
 
 # The wheel for this host only, from the library `make test` builds anyway: what test-python
 # installs (the release wheels come from `make wheels`, built against glibc 2.17).

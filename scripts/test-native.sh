@@ -5,7 +5,9 @@
 #   linux-aarch64-gnu   under qemu-aarch64 with Debian's aarch64 glibc; no symbol newer than 2.17
 #   linux-x86_64-musl   linked to the musl libbaton.so with musl-gcc, run by musl's loader
 #   linux-aarch64-musl  a static musl program (zig, libbaton.a) under qemu-aarch64
-# Usage: scripts/test-native.sh [platform...] (default: every one built).
+# Every library must also export the same C ABI and JNI functions as the others.
+# Usage: scripts/test-native.sh [platform...] (default: every one built). Platforms can be
+# tested side by side (make test-native runs two at a time): each has its own files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/target/dist-tools/bin:$PATH"
@@ -22,8 +24,19 @@ fail() { echo "test-native.sh: $*" >&2; exit 1; }
 max_glibc() { readelf -W --dyn-syms "$1" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1; }
 # Strong undefined symbols without a version: on glibc, functions the baseline does not have.
 unversioned_undefined() { readelf -W --dyn-syms "$1" | awk '$7 == "UND" && $5 != "WEAK" && $8 != "" && $8 !~ /@/ { print $8 }' | paste -sd' ' -; }
+# The C ABI's and JNI's functions a library exports.
+exports() { readelf -W --dyn-syms "$1" | awk '$7 != "UND" && $8 ~ /^(baton_|Java_|JNI_)/ { print $8 }' | sort; }
 check_elf() { # check_elf LIB MACHINE LIBC
   local lib=$1
+  [ -f "$lib" ] || fail "$lib is missing; run make native-all"
+  # Every platform exports the same functions: linux-x86_64-gnu is relinked by native-all.sh
+  # from the host build's objects, the others are rustc's own links.
+  local mine other; mine=$(exports "$lib")
+  [ -n "$mine" ] || fail "$lib exports no baton_ or Java_ function"
+  for other in "$PWD/$native"/*/libbaton.so; do
+    [ "$other" = "$lib" ] || [ "$mine" = "$(exports "$other")" ] || fail "$lib and $other export \
+different functions (< only in the first, > only in the second): $(diff <(echo "$mine") <(exports "$other") | grep '^[<>]' | paste -sd' ')"
+  done
   readelf -h "$lib" | grep -q "Machine:.*$2" || fail "$lib is not a $2 library"
   readelf -d "$lib" | grep -q 'SONAME.*libbaton.so.0' || fail "$lib has no SONAME libbaton.so.0"
   if [ "$3" = gnu ]; then
