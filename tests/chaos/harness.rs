@@ -75,6 +75,9 @@ pub struct Config {
     pub rtt: Duration,
     /// Scheduling allowance of a loaded 2-core machine: a woken thread may run this late.
     pub sched: Duration,
+    /// More allowance in the takeover and handover bounds only (not in any overlap bound):
+    /// a whole candidate process may run late on a shared CI machine.
+    pub process_sched: Duration,
     /// Only these kinds (default: every kind of each phase).
     pub kinds: Option<Vec<Kind>>,
     /// The pairs a `double` fault draws from: (background, foreground).
@@ -128,6 +131,7 @@ impl Config {
             gap_bound: Duration::from_millis(250),
             rtt: Duration::from_millis(5),
             sched: Duration::from_millis(25),
+            process_sched: Duration::ZERO,
             kinds: None,
             doubles: BACKGROUND
                 .iter()
@@ -176,12 +180,13 @@ impl Config {
             + 2 * self.rtt
             + self.sample
             + self.sched
+            + self.process_sched
     }
 
     /// The longest a graceful handover may leave the election without a leader: the release
     /// and its notification, the woken follower's acquire, a sample and the allowance.
     pub fn handover_bound(&self) -> Duration {
-        3 * self.rtt + self.sample + self.sched
+        3 * self.rtt + self.sample + self.sched + self.process_sched
     }
 
     fn phase_kinds(&self, all: &[Kind]) -> Vec<Kind> {
