@@ -313,7 +313,11 @@ fn a_killed_leader_process_is_replaced_at_expiry_with_a_larger_token() {
         if let Some(s) = status() {
             break s;
         }
-        assert!(Instant::now() < deadline, "baton run never led");
+        assert!(
+            Instant::now() < deadline,
+            "baton run never led; its stderr:\n{}",
+            std::fs::read_to_string(run_log("killed")).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let b = with_ttl(&url, "killed", ttl);
@@ -424,6 +428,11 @@ fn documented_block(name: &str) -> String {
 /// `baton run` as a separate process (SIGKILL is the honest crash).
 struct BatonRun(Child);
 
+/// Where `BatonRun::start` writes that run's stderr, to show when it never leads.
+fn run_log(election: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("baton-run-{}-{election}.log", std::process::id()))
+}
+
 impl BatonRun {
     fn start(url: &str, election: &str, ttl: &str) -> Self {
         let mut cmd = Command::new(BATON);
@@ -431,7 +440,7 @@ impl BatonRun {
             .args(["--", "sleep", "1000"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(run_log(election)).expect("baton run's log file"))
             .process_group(0);
         BatonRun(cmd.spawn().expect("start baton run"))
     }
