@@ -66,6 +66,20 @@ fn a_silent_connection_is_replaced_and_leadership_returns() {
     assert!(proxy.connections() > before, "a new connection was opened");
 }
 
+/// A follower's acquire that Redis runs after the follower gave up on it (suite).
+#[test]
+fn a_grant_run_after_its_request_timed_out_is_taken_at_once() {
+    let redis = RedisServer::start();
+    let proxy = FreezeProxy::start(redis.port());
+    suite::a_grant_run_after_its_request_timed_out_is_taken_at_once(
+        &redis.url(),
+        &proxy.url(),
+        "late",
+        &|| proxy.hold(),
+        &|within| proxy.late_answer(within),
+    );
+}
+
 /// A SIGSTOPped Sentinel master answers nothing and sends no RST: the connection is given up,
 /// the sentinels are asked again, and leadership returns on the promoted replica.
 #[test]

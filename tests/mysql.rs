@@ -13,6 +13,9 @@ mod suite;
 #[path = "chaos/proxy.rs"]
 mod proxy;
 
+#[path = "faults/freeze.rs"]
+mod freeze;
+
 use std::time::{Duration, Instant};
 
 use baton::{Election, Event, RevokeReason};
@@ -33,6 +36,26 @@ fn revoked(events: &baton::Events) -> (u64, RevokeReason) {
             return (token, reason);
         }
     }
+}
+
+/// A follower's acquire that MariaDB runs after the follower gave up on it (suite).
+#[test]
+fn a_grant_run_after_its_request_timed_out_is_taken_at_once() {
+    if skip() {
+        return;
+    }
+    let db = MariaDbServer::start();
+    let proxy = freeze::FreezeProxy::start(db.port());
+    let held = db
+        .url()
+        .replace(&format!(":{}/", db.port()), &format!(":{}/", proxy.port()));
+    suite::a_grant_run_after_its_request_timed_out_is_taken_at_once(
+        &db.url(),
+        &held,
+        "late",
+        &|| proxy.hold(),
+        &|within| proxy.late_answer(within),
+    );
 }
 
 #[test]

@@ -6,12 +6,16 @@
 
 mod suite;
 
+#[path = "faults/freeze.rs"]
+mod freeze;
+
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use baton::{Election, Event, RevokeReason};
 use baton_testkit::PostgresServer;
+use freeze::FreezeProxy;
 use suite::WAIT;
 
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
@@ -294,6 +298,30 @@ fn a_paused_database_ends_leadership_at_the_deadline_and_it_returns() {
     assert_eq!(revoked, (first, RevokeReason::StoreUnreachable));
     let again = a.wait_for_leadership(WAIT).unwrap();
     assert!(again > first, "{again} > {first}");
+}
+
+/// A follower's acquire that PostgreSQL runs after the follower gave up on it (suite): in the
+/// chaos run's `store-pause`, such a grant left elections leaderless until it expired
+/// (docs/chaos.md).
+#[test]
+fn a_grant_run_after_its_request_timed_out_is_taken_at_once() {
+    if skip() {
+        return;
+    }
+    let pg = PostgresServer::start();
+    let proxy = FreezeProxy::start(pg.port());
+    // No LISTEN: its reconnect would wake the follower into another read, hiding the wait.
+    let held = pg
+        .url()
+        .replace(&format!(":{}/", pg.port()), &format!(":{}/", proxy.port()))
+        + "?listen=false";
+    suite::a_grant_run_after_its_request_timed_out_is_taken_at_once(
+        &pg.url(),
+        &held,
+        "late",
+        &|| proxy.hold(),
+        &|within| proxy.late_answer(within),
+    );
 }
 
 /// A leader process dies without a word (SIGKILL): the waiting candidate, asleep until the

@@ -198,6 +198,8 @@ impl Engine {
         // resign came first): kept until it expires, but a close or resign gives it back.
         let mut unconfirmed = false;
         let mut hold = HoldOff::default();
+        // The last attempt took again a lease of ours found in the store.
+        let mut retook_last = false;
         loop {
             if wake > Instant::now() {
                 // During a resign's cooldown, our own release notification must not wake us.
@@ -248,6 +250,7 @@ impl Engine {
                 None => Ask::Acquire,
             };
             let attempt = self.ctx.attempt(sent_nanos, ask);
+            let retook = std::mem::take(&mut retook_last);
             let attempt = match race(&mut self.commands, attempt).await {
                 Raced::Done(a) => a,
                 // The acquire may have been applied: whatever we may hold goes back.
@@ -288,6 +291,7 @@ impl Engine {
                         failures += 1;
                         unconfirmed = true;
                         wake = Instant::now() + ctx.backoff(failures);
+                        tracing::debug!(election = %ctx.scope.name, token, late = ?Instant::now().saturating_duration_since(deadline), missed, "granted too late to trust");
                         continue;
                     }
                     let deadline_nanos = sent_nanos.saturating_add(span.as_nanos() as u64);
@@ -309,13 +313,29 @@ impl Engine {
                 }
                 Ok(Seen::Held(holder)) => {
                     failures = 0;
-                    unconfirmed = false;
+                    // Our own lease, from a grant whose answer never reached us: a request that
+                    // timed out and ran later (it sat in a paused server's buffer), or a late
+                    // answer. The store gave it by its rules, so taking it again at once (under
+                    // a new token) is as safe, and beats leaving the election leaderless until
+                    // it expires. Once: a store that shows it again without granting it (an old
+                    // session's node) is waited out.
+                    let ours = ctx.campaign && holder.candidate_id == ctx.shared.candidate.id;
+                    unconfirmed = ours;
+                    if ours && !retook {
+                        tracing::info!(election = %ctx.scope.name, token = holder.token, "the store holds a lease of ours whose grant never reached us; taking it again");
+                        retook_last = true;
+                        hold.ours(ctx.drops());
+                        wake = Instant::now();
+                        continue;
+                    }
                     // A lease without expiry (set by hand) is checked again once per ttl.
                     let wait = holder
                         .remaining
                         .map_or(ctx.timing.ttl, |left| left + ctx.jitter());
                     hold.saw(&holder.candidate_id, ctx.drops());
-                    ctx.shared.observe(Some(holder));
+                    if !ours {
+                        ctx.shared.observe(Some(holder));
+                    }
                     wake = Instant::now() + wait;
                 }
                 Err(e) => {

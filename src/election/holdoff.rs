@@ -32,6 +32,16 @@ impl HoldOff {
     }
 
     /// Whether an acquire must not create a lease the store has no record of.
+    /// The store shows a lease of our own, from a grant whose answer never reached us. The
+    /// store kept it and gave it by its rules (a wary acquire after seeing a holder), so no
+    /// cut-off holder believes in it: the wait ends, and the drops so far are accounted for.
+    pub fn ours(&mut self, drops: u64) {
+        if let Some((_, seen)) = self.holder.as_mut() {
+            *seen = drops;
+        }
+        self.until = None;
+    }
+
     pub fn wary(&self) -> bool {
         self.holder.is_some() && !self.absent
     }
@@ -106,6 +116,22 @@ mod tests {
         h.saw("a", 0);
         h.trouble(now, TTL);
         assert_eq!(h.until(now, 0, TTL), Some(now + TTL));
+    }
+
+    #[test]
+    fn a_lease_of_our_own_ends_the_wait_and_keeps_the_acquire_wary() {
+        let mut h = HoldOff::default();
+        let now = Instant::now();
+        h.saw("a", 0);
+        assert!(h.until(now, 1, TTL).is_some());
+        h.ours(2);
+        assert_eq!(
+            h.until(now, 2, TTL),
+            None,
+            "the drops so far are accounted for"
+        );
+        assert!(h.wary());
+        assert!(h.until(now, 3, TTL).is_some(), "a later drop waits again");
     }
 
     #[test]

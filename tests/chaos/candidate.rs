@@ -12,7 +12,7 @@
 
 use std::io::BufRead;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -49,12 +49,21 @@ pub fn election_name(phase: &str, i: usize) -> String {
 /// Runs the candidate (and never returns) if this process was started as one.
 pub fn run_if_requested() {
     if let Ok(json) = std::env::var(ENV) {
-        // `BATON_CHAOS_LOG=baton=debug`: the candidates' own logs, on stderr.
+        // `BATON_CHAOS_LOG=baton=debug`: the candidates' own logs, on stderr, or one file per
+        // process in `BATON_CHAOS_LOG_DIR` (named by pid) to tell the processes apart.
         if let Ok(filter) = std::env::var("BATON_CHAOS_LOG") {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_writer(std::io::stderr)
-                .try_init();
+            let dir = std::env::var_os("BATON_CHAOS_LOG_DIR").map(std::path::PathBuf::from);
+            let file = dir.and_then(|d| {
+                std::fs::File::create(d.join(format!("{}.log", std::process::id()))).ok()
+            });
+            let builder = tracing_subscriber::fmt().with_env_filter(filter);
+            let _ = match file {
+                Some(f) => builder
+                    .with_ansi(false)
+                    .with_writer(Mutex::new(f))
+                    .try_init(),
+                None => builder.with_writer(std::io::stderr).try_init(),
+            };
         }
         match serde_json::from_str::<CandidateConfig>(&json) {
             Ok(cfg) => run(cfg),

@@ -224,6 +224,14 @@ pub struct PhaseResult {
     pub stop: u64,
 }
 
+/// Wall-clock seconds, to line the verbose fault lines up with the candidates' logs (at the
+/// fault's start).
+fn unix_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Writes a progress line to stderr (not captured by the test harness, so CI shows it).
 pub fn say(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
@@ -459,8 +467,9 @@ fn run_phase(
         let fault = phase.inject(kind, rng);
         if cfg.verbose {
             say(&format!(
-                "[{name} {:7.2}s] #{:<3} {:<17} {}",
+                "[{name} {:7.2}s, unix {:.3}] #{:<3} {:<17} {}",
                 (fault.start - phase.epoch) as f64 / 1e9,
+                unix_secs() - (now_ns() - fault.start) as f64 / 1e9,
                 phase.faults.len() + 1,
                 kind.name(),
                 fault.detail

@@ -1,47 +1,71 @@
 //! A TCP proxy that can freeze the connections it carries: bytes stop flowing both ways, the
 //! sockets stay open (no RST, no FIN), as with a hung or powered-off host, while connections
 //! opened afterwards flow normally, as a replacement connection would reach a healthy path.
+//!
+//! It can also hold them: what the client sends is kept back until the client gives up and
+//! closes, and only then reaches the server, as a request stuck in a paused server's socket
+//! buffer runs when the server resumes, after its sender stopped waiting.
+
+// Each test binary uses a part of it.
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Shared {
+    /// Connections numbered below this are frozen.
+    frozen_below: AtomicU64,
+    /// Connections numbered below this (and not frozen) are held.
+    held_below: AtomicU64,
+    next: AtomicU64,
+    /// Answers the server gave to held requests, delivered after their client left.
+    late: Mutex<u64>,
+    late_seen: Condvar,
+}
 
 pub struct FreezeProxy {
     port: u16,
-    /// Connections numbered below this are frozen.
-    frozen_below: Arc<AtomicU64>,
-    next: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
 impl FreezeProxy {
     pub fn start(upstream: u16) -> FreezeProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listener");
         let port = listener.local_addr().unwrap().port();
-        let frozen_below = Arc::new(AtomicU64::new(0));
-        let next = Arc::new(AtomicU64::new(0));
-        let (f, n) = (frozen_below.clone(), next.clone());
+        let shared = Arc::new(Shared::default());
+        let s = shared.clone();
         thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
                     continue;
                 };
-                let id = n.fetch_add(1, Ordering::SeqCst);
-                for (from, to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
-                    let f = f.clone();
-                    thread::spawn(move || pump(from, to, id, &f));
-                }
+                let id = s.next.fetch_add(1, Ordering::SeqCst);
+                let delivered = Arc::new(AtomicBool::new(false));
+                let up = Pump {
+                    id,
+                    to_server: true,
+                    delivered: delivered.clone(),
+                    shared: s.clone(),
+                };
+                let down = Pump {
+                    to_server: false,
+                    ..up.clone()
+                };
+                let (c, sv) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                thread::spawn(move || up.run(c, sv));
+                thread::spawn(move || down.run(server, client));
             }
         });
-        FreezeProxy {
-            port,
-            frozen_below,
-            next,
-        }
+        FreezeProxy { port, shared }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn url(&self) -> String {
@@ -50,30 +74,78 @@ impl FreezeProxy {
 
     /// Every connection open now stops carrying bytes, for good; new ones are unaffected.
     pub fn freeze(&self) {
-        let open = self.next.load(Ordering::SeqCst);
-        self.frozen_below.store(open, Ordering::SeqCst);
+        let open = self.shared.next.load(Ordering::SeqCst);
+        self.shared.frozen_below.store(open, Ordering::SeqCst);
+    }
+
+    /// Every connection open now carries nothing to its client, and keeps what the client
+    /// sends until the client closes, then delivers it to the server; new ones are unaffected.
+    pub fn hold(&self) {
+        let open = self.shared.next.load(Ordering::SeqCst);
+        self.shared.held_below.store(open, Ordering::SeqCst);
+    }
+
+    /// Waits until the server answered a held request delivered after its client closed.
+    pub fn late_answer(&self, within: Duration) -> bool {
+        let until = Instant::now() + within;
+        let mut late = self.shared.late.lock().unwrap();
+        while *late == 0 {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            late = self.shared.late_seen.wait_timeout(late, left).unwrap().0;
+        }
+        true
     }
 
     /// How many connections the proxy accepted so far.
     pub fn connections(&self) -> u64 {
-        self.next.load(Ordering::SeqCst)
+        self.shared.next.load(Ordering::SeqCst)
     }
 }
 
-/// Copies bytes until either side closes; a frozen connection's bytes are read and dropped,
-/// so the sender sees its writes accepted and never an answer.
-fn pump(mut from: TcpStream, mut to: TcpStream, id: u64, frozen_below: &AtomicU64) {
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        if id < frozen_below.load(Ordering::SeqCst) {
-            continue;
+/// One direction of one connection.
+#[derive(Clone)]
+struct Pump {
+    id: u64,
+    to_server: bool,
+    /// Held bytes reached the server after the client closed.
+    delivered: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+}
+
+impl Pump {
+    /// Copies bytes until either side closes; a frozen connection's bytes are read and
+    /// dropped, so the sender sees its writes accepted and never an answer.
+    fn run(self, mut from: TcpStream, mut to: TcpStream) {
+        let mut buf = [0u8; 16 * 1024];
+        let mut kept = Vec::new();
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if self.id < self.shared.frozen_below.load(Ordering::SeqCst) {
+                continue;
+            }
+            if self.id < self.shared.held_below.load(Ordering::SeqCst) {
+                if self.to_server {
+                    kept.extend_from_slice(&buf[..n]);
+                } else if self.delivered.load(Ordering::SeqCst) {
+                    *self.shared.late.lock().unwrap() += 1;
+                    self.shared.late_seen.notify_all();
+                }
+                continue;
+            }
+            if to.write_all(&buf[..n]).is_err() {
+                return;
+            }
         }
-        if to.write_all(&buf[..n]).is_err() {
-            return;
+        // The client gave up on its held requests: the server gets them now.
+        if self.to_server && !kept.is_empty() {
+            self.delivered.store(true, Ordering::SeqCst);
+            let _ = to.write_all(&kept);
         }
     }
 }

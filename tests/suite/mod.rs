@@ -179,3 +179,55 @@ pub fn a_resign_request_reaches_the_leader(url: &str, name: &str) {
         start.elapsed()
     );
 }
+
+/// A request the store runs after baton stopped waiting for it, as one stuck in a paused
+/// server's socket buffer runs when the server resumes. The follower reaches the store at
+/// `held_url`, through a proxy that `hold()` makes keep back what the follower sends until it
+/// gives up on that connection, and then delivers. The leader leaves (the follower, held, does
+/// not hear the release); the follower's acquire at the lease's expiry times out, and runs
+/// once the follower closed the connection: a grant it never heard of. It finds its own lease
+/// at its next read and takes it again at once, instead of leaving the election leaderless
+/// until that lease runs out.
+pub fn a_grant_run_after_its_request_timed_out_is_taken_at_once(
+    url: &str,
+    held_url: &str,
+    name: &str,
+    hold: &dyn Fn(),
+    late_answer: &dyn Fn(Duration) -> bool,
+) {
+    let ttl = Duration::from_secs(2);
+    let build = |url: &str| {
+        Election::builder(url, name)
+            .ttl(ttl)
+            .build()
+            .expect("build election")
+    };
+    let a = build(url);
+    let first = a.wait_for_leadership(WAIT).unwrap();
+    let b = build(held_url);
+    let events = b.events();
+    while b.leader().is_none() {
+        events
+            .recv_timeout(WAIT)
+            .expect("the follower sees the leader");
+    }
+    hold();
+    a.close();
+    assert!(
+        late_answer(WAIT),
+        "the follower's acquire, held until the follower gave up on it, ran"
+    );
+    let late = Instant::now();
+    let token = loop {
+        let left = (ttl / 2).saturating_sub(late.elapsed());
+        match events.recv_timeout(left) {
+            Ok(Event::Granted { token }) => break token,
+            Ok(_) => continue,
+            Err(_) => panic!(
+                "the follower did not lead within {:?} of its late grant: it waited for that grant to expire",
+                ttl / 2
+            ),
+        }
+    };
+    assert!(token > first, "{token} > {first}");
+}
