@@ -9,10 +9,12 @@
 //! waits behind a request to a store that stopped answering.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
 
@@ -124,13 +126,31 @@ impl Engine {
     pub async fn run(mut self) {
         let mut next = Next::Follow(None);
         loop {
-            next = match next {
-                Next::Follow(not_before) => self.follow(not_before).await,
-                Next::Lead(lead) => self.lead(lead).await,
+            let step = match next {
+                Next::Follow(not_before) => {
+                    AssertUnwindSafe(self.follow(not_before))
+                        .catch_unwind()
+                        .await
+                }
+                Next::Lead(lead) => AssertUnwindSafe(self.lead(lead)).catch_unwind().await,
                 Next::Exit => break,
             };
+            next = step.unwrap_or_else(|panic| self.recover(panic));
         }
         self.ctx.shared.finish();
+    }
+
+    /// A bug panicked in the election's task (the store's code included): belief ends, and the
+    /// election follows again after a retry pause instead of ending without a word.
+    fn recover(&mut self, panic: Box<dyn std::any::Any + Send>) -> Next {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(election = %self.ctx.scope.name, panic = %what, "baton's election task panicked (a bug in baton: please report it with this log); leadership, if held, ends, and the election campaigns again");
+        self.ctx.shared.revoke(RevokeReason::StoreUnreachable);
+        Next::Follow(Some(Instant::now() + self.ctx.retry_pause()))
     }
 
     /// A command while following. `held` is a lease of ours whose answer we did not see (an

@@ -383,3 +383,23 @@ async fn a_renewal_answered_after_the_deadline_does_not_revive_the_lapsed_belief
     assert!(!shared.is_leader());
     assert_eq!(shared.token(), None);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_the_store_ends_belief_and_the_election_campaigns_again() {
+    let store = memory();
+    let a = node(&store, "a", true).await;
+    let first = a.next_granted().await;
+    store.panic_next.store(true, Ordering::Relaxed);
+    // Without the recovery the task is gone and these would wait forever.
+    let revoked = tokio::time::timeout(10 * TIMING.ttl, a.next_revoked()).await;
+    assert_eq!(
+        revoked.expect("the panic ends belief"),
+        (first, RevokeReason::StoreUnreachable)
+    );
+    assert!(!a.shared.is_leader());
+    let again = tokio::time::timeout(10 * TIMING.ttl, a.next_granted())
+        .await
+        .expect("the election campaigns again");
+    assert!(again > first, "{again} > {first}");
+    assert!(!a.task.is_finished());
+}

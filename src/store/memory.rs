@@ -65,6 +65,9 @@ pub(crate) struct MemoryStore {
     pub latency_ms: AtomicU64,
     /// Requests served, for cost assertions.
     pub requests: AtomicU64,
+    /// The next request panics (a bug in a store's code), then this clears.
+    #[cfg(test)]
+    pub panic_next: AtomicBool,
 }
 
 /// Wall-clock microseconds: the token floor, as the Redis script takes it from `TIME`.
@@ -87,6 +90,10 @@ impl MemoryStore {
         }
         if self.down.load(Ordering::Relaxed) {
             return Err(StoreError::Unreachable("memory store is down".into()));
+        }
+        #[cfg(test)]
+        if self.panic_next.swap(false, Ordering::Relaxed) {
+            panic!("a store bug, on purpose");
         }
         Ok(())
     }

@@ -293,6 +293,22 @@ impl PostgresServer {
         }
     }
 
+    /// A `psql` session of the superuser that stays open, to hold a transaction (and its row
+    /// locks) across other clients' statements.
+    pub fn session(&self) -> PsqlSession {
+        let child = Command::new(bin_dir().join("psql"))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d"])
+            .arg("postgres")
+            .arg("-h")
+            .arg(self.dir.path())
+            .args(["-p", &self.port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start psql");
+        PsqlSession(child)
+    }
+
     /// Runs SQL as the superuser; panics with the server's message when it fails.
     pub fn sql(&self, sql: &str) -> String {
         self.try_sql(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -378,5 +394,26 @@ fn kill_group(child: &mut Child) {
 impl Drop for PostgresServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// An open `psql` session ([`PostgresServer::session`]): statements run as they are sent;
+/// dropping it ends the session (an open transaction rolls back).
+pub struct PsqlSession(Child);
+
+impl PsqlSession {
+    /// Sends `sql` (one or more complete statements) to the session.
+    pub fn send(&mut self, sql: &str) {
+        use std::io::Write;
+        let stdin = self.0.stdin.as_mut().expect("psql's stdin");
+        writeln!(stdin, "{sql}").expect("write to psql");
+        stdin.flush().expect("flush psql's stdin");
+    }
+}
+
+impl Drop for PsqlSession {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
     }
 }

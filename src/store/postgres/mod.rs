@@ -202,7 +202,16 @@ impl PgStore {
 
 /// A holder from a row of `candidate, host, pid, token, since_ms, left_ms` starting at `at`.
 fn holder(row: &Row, at: usize) -> Result<Holder, StoreError> {
-    let candidate_id: String = row.get(at);
+    // Every reading statement skips free rows; a NULL here is a statement's bug, not a panic.
+    let candidate_id: String = row
+        .try_get::<_, Option<String>>(at)
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            StoreError::Unreachable(
+                "PostgreSQL returned a lease row without a holder; reading again".into(),
+            )
+        })?;
     let bad = |field: &str, value: i64| {
         StoreError::Refused(format!(
             "the lease of {candidate_id:?} has an unreadable {field} {value}; something other than baton wrote the lease table: delete the election's row or use another table="
@@ -281,7 +290,7 @@ impl Store for PgStore {
             )
             .await?;
         let Some(row) = rows.first() else {
-            // The holder committed after our snapshot: it holds the lease.
+            // Another grant committed after our snapshot: a fresh read shows it.
             return match self.read(scope).await? {
                 Some(h) => Ok(Acquire::Held(h)),
                 None => Err(StoreError::Unreachable(

@@ -29,8 +29,9 @@ const HOLDER: &str = "candidate, host, pid, token,
 /// Takes the lease when it is free, expired, or a leftover of this same candidate (an acquire
 /// whose answer was lost), under `max(last token + 1, server clock in µs)`: the clock floor
 /// keeps tokens growing even if the row was deleted or restored from an older backup.
-/// Returns (granted, holder...): our grant, or the live holder. Rarely no row (the holder
-/// committed after this statement's snapshot): the caller reads again.
+/// Returns (granted, holder...): our grant, or the live holder. The holder is read on the
+/// statement's snapshot: when the upsert waited for another grant's lock, that snapshot still
+/// shows the row free or expired, so no row comes back and the caller reads again.
 const ACQUIRE: &str = "WITH up AS (
   INSERT INTO {t} AS l (prefix, name, candidate, host, pid, token, since, expires, resign)
   VALUES ($1, $2, $3, $4, $5, (extract(epoch FROM now()) * 1000000)::bigint, now(),
@@ -45,7 +46,8 @@ const ACQUIRE: &str = "WITH up AS (
 SELECT true AS granted, * FROM up
 UNION ALL
 SELECT false, {holder} FROM {t}
- WHERE prefix = $1 AND name = $2 AND NOT EXISTS (SELECT 1 FROM up)";
+ WHERE prefix = $1 AND name = $2 AND candidate IS NOT NULL AND expires > now()
+   AND NOT EXISTS (SELECT 1 FROM up)";
 
 /// $1 prefix, $2 name, $3 candidate, $4 token, $5 ttl ms. A row back: renewed (with the
 /// resign marker); none: lost.
