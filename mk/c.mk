@@ -11,8 +11,10 @@ VALGRIND := valgrind --quiet --error-exitcode=1 --leak-check=full --suppressions
 .PHONY: c-deps c-lib c-header-fresh test-c test-c-install test-python test-go install
 
 # `make install PREFIX=/usr/local` (DESTDIR honoured): the header, libbaton.so.$(C_SOVERSION)
-# with its SONAME and symlinks, libbaton.a and baton.pc, from this host's release build.
+# with its SONAME and symlinks, libbaton.a and baton.pc, from this host's release build (or
+# the libraries in C_LIB_DIR: `make c-dist` ships native-all's portable ones).
 PREFIX ?= /usr/local
+C_LIB_DIR ?= target/release
 C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 C_SOVERSION := $(shell sed -n 's/^const SOVERSION: u32 = \([0-9]*\);/\1/p' build.rs)
 # What Rust's std needs when a program links libbaton.a (rustc --print native-static-libs).
@@ -23,8 +25,8 @@ install: c-lib
 	@test -n "$(C_SOVERSION)" || { echo "install: no SOVERSION in build.rs" >&2; exit 1; }
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0644 include/baton.h $(DESTDIR)$(PREFIX)/include/baton.h
-	install -m 0755 target/release/libbaton.so $(DESTDIR)$(PREFIX)/lib/libbaton.so.$(C_VERSION)
-	install -m 0644 target/release/libbaton.a $(DESTDIR)$(PREFIX)/lib/libbaton.a
+	install -m 0755 $(C_LIB_DIR)/libbaton.so $(DESTDIR)$(PREFIX)/lib/libbaton.so.$(C_VERSION)
+	install -m 0644 $(C_LIB_DIR)/libbaton.a $(DESTDIR)$(PREFIX)/lib/libbaton.a
 	@# Debug info is for profiling baton itself (40 MB); installed copies carry the code only.
 	strip --strip-debug $(DESTDIR)$(PREFIX)/lib/libbaton.so.$(C_VERSION) $(DESTDIR)$(PREFIX)/lib/libbaton.a
 	ln -sfn libbaton.so.$(C_VERSION) $(DESTDIR)$(PREFIX)/lib/libbaton.so.$(C_SOVERSION)

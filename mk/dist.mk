@@ -17,7 +17,7 @@ GO_VERSION := v$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 # Every module of the Java reactor except the examples (and, in the dist profile, the BOM).
 DIST_MAVEN_EXCLUDE = $(shell sed -n 's|.*<module>\(examples/[^<]*\)</module>.*|!\1|p' $(JAVA_DIR)/pom.xml | paste -sd, -)
 
-.PHONY: dist dist-deps native-all wheels wheel-host maven-dist go-dist c-dist test-native test-maven-fresh test-dist
+.PHONY: dist dist-deps native-all wheels wheel-host maven-dist go-dist c-dist test-c-dist test-native test-maven-fresh test-dist
 
 dist-deps:
 	@scripts/dist-deps.sh
@@ -50,9 +50,20 @@ go-dist:
 	rm -rf $(DIST)/goproxy
 	python3 scripts/go-proxy.py $(DIST)/goproxy $(GO_VERSION)
 
-c-dist: c-lib
+# The C tree ships the host platform's portable library (glibc 2.17 on x86_64 and aarch64),
+# not target/release's, which needs this build machine's glibc.
+C_DIST_LIBS = $(NATIVE_DIR)/linux-$(shell uname -m)-$(if $(shell ldd --version 2>&1 | grep -i musl),musl,gnu)
+C_DIST_GLIBC := 2.17
+c-dist: $(NATIVE_DEP) c-lib
 	rm -rf $(DIST)/c
-	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(DIST)/c
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(DIST)/c C_LIB_DIR=$(C_DIST_LIBS)
+	@newest=$$(objdump -T $(DIST)/c/lib/libbaton.so | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1); \
+	  if [ -n "$$newest" ] && [ "$$(printf '%s\n' "$$newest" $(C_DIST_GLIBC) | sort -V | tail -1)" != $(C_DIST_GLIBC) ]; then \
+	    echo "c-dist: $(DIST)/c/lib/libbaton.so needs glibc $$newest, newer than the $(C_DIST_GLIBC) it must run on" >&2; exit 1; fi
+
+# The docs' C example built from that tree as a user would (test-c-install's checks).
+test-c-dist: c-dist
+	$(MAKE) --no-print-directory test-c-install C_PREFIX=$(CURDIR)/$(DIST)/c C_LIB_DIR=$(C_DIST_LIBS)
 
 dist: native-all wheels maven-dist go-dist c-dist
 	@echo "artifacts in $(DIST): native/ maven/ python/ goproxy/ c/"
@@ -76,7 +87,7 @@ test-maven-fresh: maven-dist
 test-dist: native-all c-lib java-deps
 	$(MAKE) --no-print-directory -j3 --output-sync=target NATIVE_BUILT=1 \
 	  test-maven-fresh test-native-linux-aarch64-gnu test-native-linux-aarch64-musl \
-	  test-native-linux-x86_64-gnu test-native-linux-x86_64-musl wheels go-dist c-dist
+	  test-native-linux-x86_64-gnu test-native-linux-x86_64-musl wheels go-dist test-c-dist
 	@echo "artifacts in $(DIST): native/ maven/ python/ goproxy/ c/, all checked"
 
 # The wheel for this host only, from the library `make test` builds anyway: what test-python
