@@ -31,7 +31,6 @@ impl HoldOff {
         self.absent = false;
     }
 
-    /// Whether an acquire must not create a lease the store has no record of.
     /// The store shows a lease of our own, from a grant whose answer never reached us. The
     /// store kept it and gave it by its rules (a wary acquire after seeing a holder), so no
     /// cut-off holder believes in it: the wait ends, and the drops so far are accounted for.
@@ -42,6 +41,7 @@ impl HoldOff {
         self.until = None;
     }
 
+    /// Whether an acquire must not create a lease the store has no record of.
     pub fn wary(&self) -> bool {
         self.holder.is_some() && !self.absent
     }
