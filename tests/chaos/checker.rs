@@ -464,7 +464,10 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             } else {
                 old.last
             };
-            let next = sent + renew;
+            // The next renewal goes out a renew interval after that send, but never before the
+            // grant's answer arrived: a grant answered late (a request a paused store ran when
+            // it came back) is renewed at once, at its first sample.
+            let next = (sent + renew).max(old.t0);
             let mut expiry = (if f.start >= next { next } else { sent }) + ttl;
             if p.session_lease {
                 expiry = expiry.max(f.start + ttl);
