@@ -387,7 +387,19 @@ fn check_election(cfg: &Config, p: &PhaseResult, el: usize, s: &mut Summary) {
             .filter(|f| f.start < g1)
             .flat_map(|f| {
                 let paused = f.resumed.map(|_| f.start).filter(|&t| t > g0);
-                [f.store_back, f.replica_back.filter(|_| waits), paused]
+                // A master that hangs (no RST) past its replacement keeps a request sent to it
+                // just before the promotion until its timeout, a ttl after its send (which the
+                // bound's ttl covers), and the retry after it waits the backoff, up to a renew
+                // interval (more than gap_bound).
+                let hung = matches!(f.kind, Kind::MasterHang | Kind::SentinelHang);
+                let back = f.store_back.map(|b| {
+                    if hung {
+                        b + cfg.renew.as_nanos() as u64
+                    } else {
+                        b
+                    }
+                });
+                [back, f.replica_back.filter(|_| waits), paused]
             })
             .flatten()
             .fold(g0 + stretched, u64::max);
