@@ -54,7 +54,7 @@ fn a_grant_run_after_its_request_timed_out_is_taken_at_once() {
         &held,
         "late",
         &|| proxy.hold(),
-        &|within| proxy.late_answer(within),
+        &|within| proxy.let_through(within),
     );
 }
 

@@ -292,7 +292,11 @@ impl Engine {
                     failures = 0;
                     unconfirmed = false;
                     ctx.shared.observe(None);
-                    wake = holding.unwrap_or_else(|| Instant::now() + ctx.timing.renew_interval);
+                    // Holding off, it still reads every renew interval: an acquire of ours
+                    // that timed out may yet run (a paused server resuming), and the old
+                    // holder may come back; either ends the wait.
+                    let next = Instant::now() + ctx.timing.renew_interval;
+                    wake = holding.map_or(next, |until| until.min(next));
                 }
                 Ok(Seen::Granted { token, since_ms }) => {
                     let span = ctx.timing.lease_span();

@@ -14,7 +14,7 @@ use super::shared::Shared;
 use crate::clock;
 use crate::config::Timing;
 use crate::store::memory::MemoryStore;
-use crate::store::{Candidate, Scope, Store};
+use crate::store::{Acquire, Candidate, Scope, Store};
 
 const TIMING: Timing = Timing {
     ttl: Duration::from_millis(1000),
@@ -402,4 +402,40 @@ async fn a_panic_in_the_store_ends_belief_and_the_election_campaigns_again() {
         .expect("the election campaigns again");
     assert!(again > first, "{again} > {first}");
     assert!(!a.task.is_finished());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_follower_holding_off_reads_again_and_takes_a_late_grant_of_its_own() {
+    let store = memory();
+    let a = node(&store, "a", true).await;
+    a.next_granted().await;
+    let b = node(&store, "b", true).await;
+    while !matches!(
+        b.events.recv_async().await.unwrap(),
+        Event::LeaderChanged(Some(_))
+    ) {}
+    a.crash();
+    // b's acquire at the lease's expiry fails: it holds off for a ttl from then.
+    store.down.store(true, Ordering::Relaxed);
+    tokio::time::sleep(TIMING.ttl + Duration::from_millis(100)).await;
+    store.down.store(false, Ordering::Relaxed);
+    while !matches!(
+        b.events.recv_async().await.unwrap(),
+        Event::LeaderChanged(None)
+    ) {}
+    // Its failed acquire runs now, after the read that found the lease free.
+    let me = Candidate {
+        id: "b".into(),
+        host: "h".into(),
+        pid: 1,
+    };
+    let late = store.acquire(&scope(), &me, TIMING.ttl).await.unwrap();
+    assert!(matches!(late, Acquire::Granted { .. }));
+    let ran = Instant::now();
+    b.next_granted().await;
+    assert!(
+        Instant::now() - ran <= TIMING.renew_interval + Duration::from_millis(5),
+        "led {:?} after its late grant, not at the next read",
+        Instant::now() - ran
+    );
 }

@@ -2,8 +2,8 @@
 //! sockets stay open (no RST, no FIN), as with a hung or powered-off host, while connections
 //! opened afterwards flow normally, as a replacement connection would reach a healthy path.
 //!
-//! It can also hold them: what the client sends is kept back until the client gives up and
-//! closes, and only then reaches the server, as a request stuck in a paused server's socket
+//! It can also hold them: what the client sends is kept back until the test lets it through,
+//! and only once the client gave up and closed, as a request stuck in a paused server's socket
 //! buffer runs when the server resumes, after its sender stopped waiting.
 
 // Each test binary uses a part of it.
@@ -23,10 +23,16 @@ struct Shared {
     /// Connections numbered below this (and not frozen) are held.
     held_below: AtomicU64,
     next: AtomicU64,
+    /// Held requests may reach the server (once their client closed).
+    let_through: Mutex<bool>,
+    let_through_set: Condvar,
     /// Answers the server gave to held requests, delivered after their client left.
     late: Mutex<u64>,
     late_seen: Condvar,
 }
+
+/// Longest a closed held connection waits for `let_through`, so its thread ends.
+const HOLD_LIMIT: Duration = Duration::from_secs(60);
 
 pub struct FreezeProxy {
     port: u16,
@@ -79,14 +85,18 @@ impl FreezeProxy {
     }
 
     /// Every connection open now carries nothing to its client, and keeps what the client
-    /// sends until the client closes, then delivers it to the server; new ones are unaffected.
+    /// sends until `let_through` (and the client closed); new ones are unaffected.
     pub fn hold(&self) {
+        *self.shared.let_through.lock().unwrap() = false;
         let open = self.shared.next.load(Ordering::SeqCst);
         self.shared.held_below.store(open, Ordering::SeqCst);
     }
 
-    /// Waits until the server answered a held request delivered after its client closed.
-    pub fn late_answer(&self, within: Duration) -> bool {
+    /// Lets the held requests reach the server once their client closed, and waits until the
+    /// server answered one of them.
+    pub fn let_through(&self, within: Duration) -> bool {
+        *self.shared.let_through.lock().unwrap() = true;
+        self.shared.let_through_set.notify_all();
         let until = Instant::now() + within;
         let mut late = self.shared.late.lock().unwrap();
         while *late == 0 {
@@ -142,8 +152,18 @@ impl Pump {
                 return;
             }
         }
-        // The client gave up on its held requests: the server gets them now.
+        // The client gave up on its held requests: the server gets them once let through.
         if self.to_server && !kept.is_empty() {
+            let open = self.shared.let_through.lock().unwrap();
+            let (open, _) = self
+                .shared
+                .let_through_set
+                .wait_timeout_while(open, HOLD_LIMIT, |open| !*open)
+                .unwrap();
+            if !*open {
+                return;
+            }
+            drop(open);
             self.delivered.store(true, Ordering::SeqCst);
             let _ = to.write_all(&kept);
         }
