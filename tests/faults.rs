@@ -66,6 +66,48 @@ fn a_silent_connection_is_replaced_and_leadership_returns() {
     assert!(proxy.connections() > before, "a new connection was opened");
 }
 
+/// A follower whose request got no answer tries again as soon as its connection is replaced,
+/// not after its retry backoff: the store answers again, and maybe nobody leads (a Cluster
+/// master hung until a replica took over left elections leaderless that long, docs/chaos.md).
+#[test]
+fn a_follower_tries_again_as_soon_as_its_silent_connection_is_replaced() {
+    let redis = RedisServer::start();
+    let proxy = FreezeProxy::start(redis.port());
+    let ttl = Duration::from_secs(2);
+    // A backoff of 450-900ms, which the attempt after the replacement must not wait out.
+    let retry = Duration::from_millis(900);
+    let build = |url: &str| {
+        Election::builder(url, "replaced")
+            .ttl(ttl)
+            .renew_interval(Duration::from_secs(1))
+            .retry_interval(retry)
+            .build()
+            .expect("build")
+    };
+    let a = build(&redis.url());
+    a.wait_for_leadership(WAIT).unwrap();
+    let b = build(&proxy.url());
+    let events = b.events();
+    while b.leader().is_none() {
+        events
+            .recv_timeout(WAIT)
+            .expect("the follower sees the leader");
+    }
+    let before = proxy.connections();
+    // The follower hears nothing (the release's message included); its acquire at the
+    // lease's expiry gets no answer, and its connection is replaced.
+    proxy.freeze();
+    a.close();
+    assert!(
+        proxy.accepted_more_than(before, WAIT),
+        "the follower's silent connection is replaced"
+    );
+    let wait = Duration::from_millis(300);
+    granted_within(&events, wait).unwrap_or_else(|| {
+        panic!("the follower did not lead within {wait:?} of its new connection: it waited out its backoff")
+    });
+}
+
 /// A follower's acquire that Redis runs after the follower gave up on it (suite).
 #[test]
 fn a_grant_run_after_its_request_timed_out_is_taken_at_once() {
@@ -362,7 +404,8 @@ fn a_deferred_resign_request_is_reported_and_waits_for_resign() {
 /// Leader `name` reaches `redis` through a proxy, a follower directly (two connections); once
 /// the follower has seen the leader's lease, the proxy freezes (the leader keeps believing
 /// until its deadline, never told) and `lose` makes the store lose the lease. The follower
-/// must not lead while the leader still believes, and must lead once that belief ran out.
+/// must not lead while the leader still believes, and someone must lead once that belief ran
+/// out: the follower, or the old leader, back on a new connection and knowing it stepped down.
 fn lost_lease_is_not_taken_while_its_holder_believes(
     redis: &mut RedisServer,
     name: &str,
@@ -371,7 +414,7 @@ fn lost_lease_is_not_taken_while_its_holder_believes(
     let proxy = FreezeProxy::start(redis.port());
     let ttl = Duration::from_secs(2);
     let leader = election(&proxy.url(), name, ttl);
-    leader.wait_for_leadership(WAIT).unwrap();
+    let first = leader.wait_for_leadership(WAIT).unwrap();
     let follower = election(&redis.url(), name, ttl);
     let until = Instant::now() + WAIT;
     while follower.leader().is_none() {
@@ -381,16 +424,17 @@ fn lost_lease_is_not_taken_while_its_holder_believes(
     proxy.freeze();
     lose(redis);
     let until = Instant::now() + 4 * ttl;
-    let mut granted = false;
-    while Instant::now() < until && !granted {
-        granted = follower.is_leader();
+    let mut led_again = false;
+    while Instant::now() < until && !led_again {
+        let (old, new) = (leader.token(), follower.is_leader());
         assert!(
-            !(granted && leader.is_leader()),
+            !(new && old.is_some()),
             "the follower took the lost lease while the cut-off leader still believed"
         );
+        led_again = new || old.is_some_and(|t| t > first);
         std::thread::sleep(Duration::from_micros(200));
     }
-    assert!(granted, "the follower leads once the old lease has run out");
+    assert!(led_again, "nobody leads once the old lease has run out");
 }
 
 /// A server that comes back without its data (no persistence, or a failover to a replica that

@@ -23,6 +23,9 @@ struct Shared {
     /// Connections numbered below this (and not frozen) are held.
     held_below: AtomicU64,
     next: AtomicU64,
+    /// Notified (under its lock) after each accepted connection.
+    accepting: Mutex<()>,
+    accepted: Condvar,
     /// Held requests may reach the server (once their client closed).
     let_through: Mutex<bool>,
     let_through_set: Condvar,
@@ -51,6 +54,8 @@ impl FreezeProxy {
                     continue;
                 };
                 let id = s.next.fetch_add(1, Ordering::SeqCst);
+                drop(s.accepting.lock().unwrap());
+                s.accepted.notify_all();
                 let delivered = Arc::new(AtomicBool::new(false));
                 let up = Pump {
                     id,
@@ -112,6 +117,20 @@ impl FreezeProxy {
     /// How many connections the proxy accepted so far.
     pub fn connections(&self) -> u64 {
         self.shared.next.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the proxy accepted more than `count` connections.
+    pub fn accepted_more_than(&self, count: u64, within: Duration) -> bool {
+        let until = Instant::now() + within;
+        let mut lock = self.shared.accepting.lock().unwrap();
+        while self.connections() <= count {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            lock = self.shared.accepted.wait_timeout(lock, left).unwrap().0;
+        }
+        true
     }
 }
 

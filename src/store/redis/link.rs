@@ -143,8 +143,14 @@ impl Link {
     }
 
     /// A request sent at `sent` (clock nanos) got no answer in time. Replaces the connection
-    /// unless something answered since, re-subscribing `channels` on the new one.
-    pub fn stalled(self: &Arc<Self>, sent: u64, channels: Vec<String>) {
+    /// unless something answered since, re-subscribing `channels` on the new one, and then
+    /// calls `replaced`.
+    pub fn stalled(
+        self: &Arc<Self>,
+        sent: u64,
+        channels: Vec<String>,
+        replaced: impl FnOnce() + Send + 'static,
+    ) {
         if crate::mutant::active("no-health-check") {
             return;
         }
@@ -162,6 +168,7 @@ impl Link {
                     link.answered();
                     link.rename();
                     tracing::info!("replaced the Redis connection");
+                    replaced();
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "could not replace the Redis connection yet")

@@ -367,7 +367,14 @@ impl Store for RedisStore {
     }
 
     fn stalled(&self, sent_nanos: u64) {
-        self.link.stalled(sent_nanos, self.channels());
+        // Once a new connection answers, every election tries again at once instead of
+        // after its backoff: after a hang, nobody may lead until a follower asks.
+        let watchers = Arc::downgrade(&self.watchers);
+        self.link.stalled(sent_nanos, self.channels(), move || {
+            if let Some(w) = watchers.upgrade() {
+                wake_all(&w.lock().unwrap_or_else(|p| p.into_inner()));
+            }
+        });
     }
 
     async fn watch(&self, scope: &Scope) -> Result<Watch, StoreError> {
@@ -497,14 +504,19 @@ async fn dispatch_pushes(
             }
             PushKind::Disconnection => {
                 drops.fetch_add(1, std::sync::atomic::Ordering::Release);
-                w.values()
-                    .flatten()
-                    .filter_map(Weak::upgrade)
-                    .for_each(|n| n.notify_one());
+                wake_all(&w);
             }
             _ => {}
         }
     }
+}
+
+fn wake_all(watchers: &HashMap<String, Vec<Weak<Notify>>>) {
+    watchers
+        .values()
+        .flatten()
+        .filter_map(Weak::upgrade)
+        .for_each(|n| n.notify_one());
 }
 
 /// Adds the CA and client certificate to a `rediss://` seed (a no-op without TLS material).
