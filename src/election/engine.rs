@@ -141,7 +141,8 @@ impl Engine {
     }
 
     /// A bug panicked in the election's task (the store's code included): belief ends, and the
-    /// election follows again after a retry pause instead of ending without a word.
+    /// election follows again after a retry pause instead of ending without a word, unless it
+    /// was closing (the lease, if held, then expires by itself).
     fn recover(&mut self, panic: Box<dyn std::any::Any + Send>) -> Next {
         let what = panic
             .downcast_ref::<&str>()
@@ -149,6 +150,9 @@ impl Engine {
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
         tracing::error!(election = %self.ctx.scope.name, panic = %what, "baton's election task panicked (a bug in baton: please report it with this log); leadership, if held, ends, and the election campaigns again");
+        if self.ctx.shared.is_closed() {
+            return Next::Exit;
+        }
         self.ctx.shared.revoke(RevokeReason::StoreUnreachable);
         Next::Follow(Some(Instant::now() + self.ctx.retry_pause()))
     }

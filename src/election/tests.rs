@@ -439,3 +439,24 @@ async fn a_follower_holding_off_reads_again_and_takes_a_late_grant_of_its_own() 
         Instant::now() - ran
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_while_closing_ends_the_election_instead_of_campaigning_again() {
+    let store = memory();
+    let mut a = node(&store, "a", true).await;
+    a.next_granted().await;
+    // As `Election::close()` does; then the release panics.
+    store.panic_next.store(true, Ordering::Relaxed);
+    a.shared.close_now();
+    a.close();
+    let ended = tokio::time::timeout(10 * TIMING.ttl, &mut a.task).await;
+    assert!(
+        ended.is_ok(),
+        "the engine campaigns again after the user closed the election"
+    );
+    assert_eq!(
+        store.holder(&scope()),
+        Some("a".into()),
+        "expires by itself"
+    );
+}
