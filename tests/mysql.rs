@@ -112,8 +112,9 @@ fn close_hands_over_with_a_larger_token_and_the_row_keeps_it() {
     let db = MariaDbServer::start();
     let url = db.url();
     let a = suite::election(&url, "close");
-    let first = a.wait_for_leadership(WAIT).unwrap();
-    a.close();
+    let events = a.events();
+    a.wait_for_leadership(WAIT).unwrap();
+    let first = suite::close_reporting_last_grant(&a, &events);
     // Read before another candidate exists: one built earlier may already hold the row.
     assert_eq!(
         db.sql("SELECT COALESCE(candidate, 'none'), token FROM baton_leases WHERE name = 'close'"),

@@ -136,8 +136,9 @@ fn tokens_count_on_across_a_release_even_when_the_server_clock_steps_back() {
     let pg = PostgresServer::start_with_clock();
     let url = pg.url();
     let a = suite::election(&url, "counter");
-    let first = a.wait_for_leadership(WAIT).unwrap();
-    a.close();
+    let events = a.events();
+    a.wait_for_leadership(WAIT).unwrap();
+    let first = suite::close_reporting_last_grant(&a, &events);
     assert_eq!(
         pg.sql(
             "SELECT coalesce(candidate, 'none'), token FROM baton_leases WHERE name = 'counter'"

@@ -18,6 +18,21 @@ pub fn election(url: &str, name: &str) -> Election {
         .expect("build election")
 }
 
+/// Closes `e` and returns the token of its last grant, from `events` (subscribed before its
+/// first grant was awaited): on a loaded machine a leader may step down (a slow listener
+/// connection counts as a drop) and be granted again before the close.
+pub fn close_reporting_last_grant(e: &Election, events: &baton::Events) -> u64 {
+    e.close();
+    let mut last = None;
+    // The events end once the election closed.
+    while let Ok(event) = events.recv_timeout(WAIT) {
+        if let Event::Granted { token } = event {
+            last = Some(token);
+        }
+    }
+    last.expect("the election led before its close")
+}
+
 fn revoked(e: &baton::Events) -> (u64, RevokeReason) {
     loop {
         match e.recv_timeout(WAIT).expect("a revocation") {
