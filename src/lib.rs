@@ -34,7 +34,8 @@
 //!   missing key means a lost lease. This assumes every candidate of one election uses the
 //!   same ttl.
 //! - A process forked after `build()` never believes its parent's leadership: every call on
-//!   an inherited election fails with [`Error::Forked`]; build new elections in the child.
+//!   an inherited election fails with [`Error::Forked`] or reports no leader, and none waits
+//!   for the parent's threads; build new elections in the child.
 //!
 //! ## Example
 //! ```no_run

@@ -199,7 +199,7 @@ impl Election {
     }
 
     /// Who leads, as last seen in the store (this instance included), with the lease time
-    /// left; `None` if nobody was seen leading.
+    /// left; `None` if nobody was seen leading, and in a process forked after `build()`.
     pub fn leader(&self) -> Option<LeaderInfo> {
         self.control.shared.leader()
     }
@@ -288,7 +288,8 @@ impl Election {
         self.control.close();
     }
 
-    /// Whether the election was closed (by `close`, drop or [`crate::shutdown`]).
+    /// Whether the election was closed (by `close`, drop or [`crate::shutdown`]). True in a
+    /// process forked after `build()`: there the election is the parent's and does nothing.
     pub fn is_closed(&self) -> bool {
         self.control.shared.is_closed()
     }

@@ -60,6 +60,13 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The state, unless this election was inherited through `fork()`: the parent's runtime
+    /// thread may have held the lock at the fork (it emits a grant's events under it), and in
+    /// the child nothing would ever release it. Calls an application makes go through here.
+    fn inner_unless_forked(&self) -> Option<std::sync::MutexGuard<'_, Inner>> {
+        (!self.forked()).then(|| self.inner())
+    }
+
     /// The deadline this process may believe, 0 when none (or in a forked child).
     #[inline]
     fn deadline(&self) -> u64 {
@@ -102,8 +109,9 @@ impl Shared {
         self.is_leader().then(|| self.token.load(Ordering::Acquire))
     }
 
+    /// True in a forked child too: there the election is the parent's and does nothing.
     pub fn is_closed(&self) -> bool {
-        self.inner().closed
+        self.inner_unless_forked().is_none_or(|inner| inner.closed)
     }
 
     /// Believes a grant, unless the election is closing or a resign is on its way.
@@ -220,7 +228,7 @@ impl Shared {
     }
 
     pub fn leader(&self) -> Option<LeaderInfo> {
-        let inner = self.inner();
+        let inner = self.inner_unless_forked()?;
         let (h, expires) = inner.leader.as_ref()?;
         let left = expires.saturating_sub(clock::now_nanos());
         Some(info(h, Duration::from_nanos(left)))
@@ -228,8 +236,10 @@ impl Shared {
 
     pub fn subscribe(&self) -> flume::Receiver<Event> {
         let (tx, rx) = flume::unbounded();
-        let mut inner = self.inner();
-        if !inner.closed && !self.forked() {
+        let Some(mut inner) = self.inner_unless_forked() else {
+            return rx;
+        };
+        if !inner.closed {
             // Replay only a grant that is still believed: a paused or starved process must
             // not hand a new subscriber a leadership whose deadline has passed.
             if let (Some(token), true) = (inner.granted, self.is_leader()) {
