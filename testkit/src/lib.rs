@@ -53,6 +53,25 @@ pub fn free_cluster_port() -> u16 {
 /// Attempts at starting a server when another process takes its port first.
 const PORT_ATTEMPTS: usize = 5;
 
+/// A private directory for a Redis server's files, in memory (`/dev/shm`) where the host has
+/// it. The chaos run's servers fsync every write (`appendfsync always`); on a disk still
+/// writing back a build's output such an fsync took hundreds of milliseconds, and the
+/// checker's liveness bounds (which are about baton, not the disk) counted that against
+/// baton (docs/chaos.md, "Servers in memory"). A SIGKILLed server keeps its files there as on
+/// disk; only a host crash, which no test makes, would lose them. `BATON_TEST_DISK=1` keeps
+/// them in the usual temporary directory.
+fn redis_dir() -> tempfile::TempDir {
+    let in_memory = std::env::var_os("BATON_TEST_DISK").is_none();
+    let shm = in_memory.then(|| {
+        tempfile::Builder::new()
+            .prefix("baton-redis-")
+            .tempdir_in("/dev/shm")
+            .ok()
+    });
+    shm.flatten()
+        .unwrap_or_else(|| tempfile::tempdir().expect("temp dir for redis-server"))
+}
+
 fn redis_server_binary() -> String {
     std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
 }
@@ -91,7 +110,7 @@ impl RedisServer {
     }
 
     fn start_full(extra: &[&str], clock: bool) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir for redis-server");
+        let dir = redis_dir();
         let clock = clock.then(|| StoreClock::create(dir.path()));
         let mut server = RedisServer {
             port: 0,
@@ -131,7 +150,7 @@ impl RedisServer {
         );
         let mut server = RedisServer {
             port: free_port(),
-            dir: tempfile::tempdir().expect("temp dir for redis-server"),
+            dir: redis_dir(),
             child: None,
             extra: Vec::new(),
             sentinel_conf: Some(conf),
