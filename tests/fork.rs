@@ -55,8 +55,9 @@ fn every_call_on_an_election_inherited_right_after_its_grant_answers_in_the_chil
                 libc::_exit(0);
             }
         }
-        // SAFETY: the parent's ends of the pipe, each closed or owned once.
+        // SAFETY: the write end is ours to close; the read end is owned by `pipe` alone.
         unsafe { libc::close(fds[1]) };
+        // SAFETY: as above.
         let mut pipe = unsafe { std::fs::File::from_raw_fd(fds[0]) };
         let mut poll = libc::pollfd {
             fd: fds[0],

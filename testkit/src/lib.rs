@@ -61,15 +61,15 @@ const PORT_ATTEMPTS: usize = 5;
 /// disk; only a host crash, which no test makes, would lose them. `BATON_TEST_DISK=1` keeps
 /// them in the usual temporary directory.
 fn redis_dir() -> tempfile::TempDir {
-    let in_memory = std::env::var_os("BATON_TEST_DISK").is_none();
-    let shm = in_memory.then(|| {
-        tempfile::Builder::new()
+    if std::env::var_os("BATON_TEST_DISK").is_none() {
+        let shm = tempfile::Builder::new()
             .prefix("baton-redis-")
-            .tempdir_in("/dev/shm")
-            .ok()
-    });
-    shm.flatten()
-        .unwrap_or_else(|| tempfile::tempdir().expect("temp dir for redis-server"))
+            .tempdir_in("/dev/shm");
+        if let Ok(dir) = shm {
+            return dir;
+        }
+    }
+    tempfile::tempdir().expect("temp dir for redis-server")
 }
 
 fn redis_server_binary() -> String {

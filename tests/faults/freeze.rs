@@ -22,9 +22,8 @@ struct Shared {
     frozen_below: AtomicU64,
     /// Connections numbered below this (and not frozen) are held.
     held_below: AtomicU64,
-    next: AtomicU64,
-    /// Notified (under its lock) after each accepted connection.
-    accepting: Mutex<()>,
+    /// Connections accepted so far (the next one's number), notified on each.
+    next: Mutex<u64>,
     accepted: Condvar,
     /// Held requests may reach the server (once their client closed).
     let_through: Mutex<bool>,
@@ -53,8 +52,11 @@ impl FreezeProxy {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
                     continue;
                 };
-                let id = s.next.fetch_add(1, Ordering::SeqCst);
-                drop(s.accepting.lock().unwrap());
+                let id = {
+                    let mut next = s.next.lock().unwrap();
+                    *next += 1;
+                    *next - 1
+                };
                 s.accepted.notify_all();
                 let delivered = Arc::new(AtomicBool::new(false));
                 let up = Pump {
@@ -85,7 +87,7 @@ impl FreezeProxy {
 
     /// Every connection open now stops carrying bytes, for good; new ones are unaffected.
     pub fn freeze(&self) {
-        let open = self.shared.next.load(Ordering::SeqCst);
+        let open = self.connections();
         self.shared.frozen_below.store(open, Ordering::SeqCst);
     }
 
@@ -93,7 +95,7 @@ impl FreezeProxy {
     /// sends until `let_through` (and the client closed); new ones are unaffected.
     pub fn hold(&self) {
         *self.shared.let_through.lock().unwrap() = false;
-        let open = self.shared.next.load(Ordering::SeqCst);
+        let open = self.connections();
         self.shared.held_below.store(open, Ordering::SeqCst);
     }
 
@@ -116,19 +118,19 @@ impl FreezeProxy {
 
     /// How many connections the proxy accepted so far.
     pub fn connections(&self) -> u64 {
-        self.shared.next.load(Ordering::SeqCst)
+        *self.shared.next.lock().unwrap()
     }
 
     /// Waits until the proxy accepted more than `count` connections.
     pub fn accepted_more_than(&self, count: u64, within: Duration) -> bool {
         let until = Instant::now() + within;
-        let mut lock = self.shared.accepting.lock().unwrap();
-        while self.connections() <= count {
+        let mut next = self.shared.next.lock().unwrap();
+        while *next <= count {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
             }
-            lock = self.shared.accepted.wait_timeout(lock, left).unwrap().0;
+            next = self.shared.accepted.wait_timeout(next, left).unwrap().0;
         }
         true
     }
